@@ -1,0 +1,218 @@
+"""`homebrew-sync`: plan, sync and verify a mirror from the command line.
+
+Exit codes: 0 all good; 1 some bottles failed (the rest were mirrored) or verify found problems;
+2 usage, configuration, upstream or state error; 3 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from shared import __version__
+from shared.config import Settings, load_settings
+from shared.engine import Engine, new_run_id, summarize
+from shared.errors import SyncError
+from shared.logs import configure_cli_logging
+from shared.models import Plan, RunSummary
+from shared.progress import TerminalProgress
+from shared.runner import Runner
+from shared.verify import VerifyReport, rebuild_state, verify
+
+log = logging.getLogger(__name__)
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="homebrew-sync",
+        description="Mirror the Homebrew bottles brew would install into a folder or an S3 bucket.",
+        epilog="Every option can also be set as HOMEBREW_SYNC_<NAME> (lists comma-separated).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--dest", help="folder or s3://BUCKET[/PREFIX] (default ./mirror)")
+        sub.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+        sub.add_argument("-v", "--verbose", action="count", default=0, help="more log output on stderr")
+        sub.add_argument("--s3-endpoint-url", dest="s3_endpoint_url", help="S3-compatible endpoint (testing)")
+
+    for name, help_text in (("plan", "show what a sync would mirror"), ("sync", "mirror the planned bottles")):
+        sub = commands.add_parser(name, help=help_text)
+        common(sub)
+        sub.add_argument("--api-url", help="Homebrew API base (default https://formulae.brew.sh/api)")
+        sub.add_argument("--registry-url", help="bottle registry root (default https://ghcr.io/v2/homebrew/core)")
+        sub.add_argument("--platform", dest="platforms", action="append", metavar="TAG",
+                         help="brew platform to mirror for, repeatable; latest:N = N newest macOS tags "
+                         "(default arm64_sonoma arm64_ventura monterey)")
+        sub.add_argument("--formula", dest="formulae", action="append", metavar="NAME",
+                         help="only these formulae (repeatable)")
+        sub.add_argument("--layout", choices=["dated", "flat"], help="YYYY-MM-DD/<file> (default) or <file>")
+        sub.add_argument("--date", type=_date, help="date folder for the dated layout (default today, UTC)")
+        sub.add_argument("--concurrency", type=int, help="parallel downloads (default 8)")
+        sub.add_argument("--allow-host", dest="allow_hosts", action="append", metavar="HOST",
+                         help="extra host[:port] allowed for API, downloads and redirects; http only for loopback")
+        sub.add_argument("--dry-run", action="store_true", default=None, help="plan only, change nothing")
+        sub.add_argument("--force", action="store_true", default=None,
+                         help="re-download bottles even if the state records them")
+        sub.add_argument("--require-signature", action="store_true", default=None,
+                         help="fail if formula.jws.json is not served (default: fall back to formula.json)")
+        sub.add_argument("--signing-key", metavar="PEM", help="public key for formula.jws.json (default Homebrew's)")
+        sub.add_argument("--max-missing-share", type=float, metavar="SHARE",
+                         help="refuse to run when more than this share of mirrored formulae vanished (0.5)")
+        sub.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                         help="no progress bar")
+
+    sub = commands.add_parser("verify", help="check every recorded bottle exists with its sha256")
+    common(sub)
+    sub.add_argument("--repair", action="store_true", help="drop bad entries from the state (the next sync refetches)")
+    sub.add_argument("--rebuild-state", action="store_true", help="rebuild bottles_hash.json from the stored objects")
+    return parser
+
+
+_NOT_SETTINGS = {"command", "json", "verbose", "repair", "rebuild_state"}
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS}
+    if args.command == "plan":
+        overrides["dry_run"] = True
+    return load_settings(**overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_cli_logging(args.verbose)
+    try:
+        settings = settings_from_args(args)
+        if args.command == "verify":
+            return _verify(settings, args)
+        return _sync(settings, args)
+    except SyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"error": str(exc), "exit_code": exc.exit_code}))
+        return exc.exit_code
+
+
+def _sync(settings: Settings, args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    engine = Engine.from_settings(settings)
+    run_id = new_run_id()
+    lock = None if settings.dry_run else engine.lock(run_id)
+    if lock:
+        lock.acquire()
+    try:
+        plan = engine.plan(run_id)
+        if settings.dry_run:
+            summary = summarize(plan, None, started=started, dry_run=True)
+        else:
+            summary = _transfer(engine, plan, settings, started, lock)
+    finally:
+        if lock:
+            lock.release()
+    _print_summary(summary, plan, settings, engine.storage.url, as_json=args.json, listing=args.command == "plan")
+    return summary.exit_code
+
+
+def _transfer(engine: Engine, plan: Plan, settings: Settings, started: float, lock: Any) -> RunSummary:
+    bar = TerminalProgress(len(plan.bottles), plan.estimated_bytes, enabled=None if settings.progress else False)
+    runners: list[Runner] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        for runner in runners:
+            runner.request_stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with bar:
+            outcome = engine.execute(
+                plan.bottles, plan.run_id, on_progress=bar.on_progress, on_bytes=bar.on_bytes,
+                on_checkpoint=lock.refresh if lock else None, runner_ready=runners.append,
+            )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    summary = summarize(plan, outcome, started=started, dry_run=False)
+    engine.write_run_document(plan.run_id, "summary.json", summary.model_dump_json().encode())
+    return summary
+
+
+def _print_summary(
+    summary: RunSummary, plan: Plan, settings: Settings, where: str, *, as_json: bool, listing: bool
+) -> None:
+    gib = summary.estimated_bytes / 1024**3
+    if listing:
+        for bottle in plan.bottles:
+            size = f"{bottle.size:>12,}" if bottle.size is not None else "     unknown"
+            print(f"{size}  {bottle.key}  ({bottle.reason}{', copy' if bottle.copy_from else ''})")
+    lines = [
+        f"run {summary.run_id}{' (dry run)' if summary.dry_run else ''} -> {where}",
+        f"platforms: {', '.join(plan.platforms)}   layout: {plan.layout}",
+        f"selected {plan.selected}, already mirrored {summary.skipped}, planned {summary.planned} "
+        f"(~{gib:.2f} GiB, {plan.unknown_sizes} of unknown size)",
+    ]
+    if not summary.dry_run:
+        lines.append(
+            f"downloaded {summary.downloaded} ({summary.bytes_downloaded / 1024**2:.1f} MiB), "
+            f"copied {summary.copied}, failed {summary.failed}, not started {summary.not_started} "
+            f"in {summary.duration_s:.1f}s"
+        )
+    for failure in summary.failures[:20]:
+        lines.append(f"  failed: {failure.file}: {failure.error}")
+    if len(summary.failures) > 20:
+        lines.append(f"  ... and {len(summary.failures) - 20} more failures")
+    if summary.quarantined:
+        lines.append(f"quarantined (failed {settings.quarantine_after}+ runs in a row): {', '.join(summary.quarantined)}")
+    if summary.rejected:
+        lines.append(f"rejected {len(summary.rejected)} unsafe or invalid API entries, e.g. {summary.rejected[0].reason}")
+    print("\n".join(lines))
+    if as_json:
+        print(summary.model_dump_json(include=_JSON_FIELDS))
+
+
+_JSON_FIELDS = {
+    "run_id", "planned", "downloaded", "copied", "skipped", "failed", "not_started", "bytes_downloaded",
+    "estimated_bytes", "duration_s", "dry_run", "bottles", "failures", "quarantined",
+}
+
+
+def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    engine = Engine.from_settings(settings)
+    if args.rebuild_state:
+        report = rebuild_state(engine.storage, concurrency=settings.concurrency)
+    else:
+        report = verify(engine.storage, repair=args.repair, concurrency=settings.concurrency)
+    _print_report(report, engine.storage.url, as_json=args.json)
+    return report.exit_code
+
+
+def _print_report(report: VerifyReport, where: str, *, as_json: bool) -> None:
+    if report.rebuilt:
+        print(f"rebuilt the state of {where} from {report.recorded} stored bottles")
+    else:
+        print(f"checked {report.checked} recorded bottles in {where}: {report.ok} ok, {len(report.problems)} bad")
+        for problem in report.problems[:50]:
+            print(f"  {problem.key}: {problem.problem}")
+        if report.repaired:
+            print(f"removed {report.repaired} bad entries from the state; the next sync downloads them again")
+    if as_json:
+        print(report.model_dump_json())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

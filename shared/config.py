@@ -1,0 +1,183 @@
+"""The one settings model: every CLI flag and every `HOMEBREW_SYNC_*` environment variable maps onto it.
+
+Precedence: explicit values (CLI flags, handler payloads) > environment > defaults. Lists come from the
+environment comma-separated (`HOMEBREW_SYNC_PLATFORMS=arm64_sonoma,monterey`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.errors import ConfigError, UnsafeInputError
+from shared.naming import AllowList
+from shared.selection import DEFAULT_PLATFORMS, check_platform_spec
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOMEBREW_SYNC_", extra="forbid", validate_default=True)
+
+    # Where the mirror lives: a folder, or s3://bucket/prefix (or bucket + prefix in AWS).
+    dest: str | None = None
+    bucket: str | None = None
+    prefix: str = ""
+    s3_endpoint_url: str | None = None  # local only: moto server or another S3-compatible endpoint
+    s3_retry_mode: Literal["standard", "adaptive"] = "adaptive"
+
+    # What to mirror.
+    platforms: CommaList = Field(default_factory=lambda: list(DEFAULT_PLATFORMS))
+    formulae: CommaList = Field(default_factory=list)
+    layout: Literal["dated", "flat"] = "dated"
+    date: dt.date | None = None
+
+    # Upstream.
+    api_url: str = "https://formulae.brew.sh/api"
+    registry_url: str = "https://ghcr.io/v2/homebrew/core"
+    allow_hosts: CommaList = Field(default_factory=list)
+    require_signature: bool = False
+    signing_key: Path | None = None
+    cache_dir: Path | None = None
+
+    # Transfer.
+    concurrency: int = Field(8, ge=1, le=64)
+    size_concurrency: int = Field(16, ge=1, le=64)
+    estimate_sizes: bool = True
+    connect_timeout_s: float = Field(10.0, gt=0)
+    read_timeout_s: float = Field(60.0, gt=0)
+    min_rate_bytes_s: int = Field(16 * 1024, ge=0)
+    min_rate_grace_s: float = Field(30.0, ge=0)
+    max_attempts: int = Field(4, ge=1, le=20)
+    backoff_base_s: float = Field(0.5, ge=0)
+    backoff_max_s: float = Field(30.0, ge=0)
+    max_retry_after_s: float = Field(60.0, ge=0)
+    retry_budget_s: float = Field(300.0, ge=0)
+    multipart_part_mb: int = Field(8, ge=5, le=512)  # S3 part size, and the single-PUT threshold
+
+    # Run control.
+    dry_run: bool = False
+    force: bool = False
+    checkpoint_every: int = Field(50, ge=1)
+    checkpoint_seconds: float = Field(30.0, gt=0)
+    lock_ttl_s: int = Field(6 * 3600, ge=60)
+    stop_grace_s: float = Field(15.0, ge=0)
+    quarantine_after: int = Field(3, ge=1)
+    max_missing_share: float = Field(0.5, gt=0, le=1)
+    progress: bool = True
+    work_dir: Path | None = None
+
+    # AWS runtime (see README "AWS runtime").
+    environment: str = "dev"
+    size_threshold_gb: float = Field(20.0, gt=0)
+    max_shards: int = Field(1, ge=1, le=50)
+    sync_function_name: str | None = None
+    ecs_cluster: str | None = None
+    ecs_task_definition: str | None = None
+    ecs_container_name: str = "homebrew-sync"
+    ecs_subnets: CommaList = Field(default_factory=list)
+    ecs_security_groups: CommaList = Field(default_factory=list)
+    ecs_assign_public_ip: bool = False
+    ecs_capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    lambda_time_margin_s: float = Field(90.0, ge=0)
+    progress_every_percent: int = Field(10, ge=1, le=100)
+    progress_every_minutes: float = Field(5.0, gt=0)
+
+    # Notifications and observability.
+    enable_notifications: bool = True
+    slack_webhook_secret_arn: str | None = None
+    slack_webhook_url: SecretStr | None = None  # local only; in AWS the URL lives in Secrets Manager
+    sns_topic_arn: str | None = None
+    enable_tracing: bool = False
+
+    # External hash file (EXTERNAL_HASH_FILE.md).
+    external_hash_file_s3_bucket: str | None = None
+    external_hash_file_s3_key: str | None = None
+    external_hash_file_url: str | None = None
+
+    _split_lists = field_validator(
+        "platforms", "formulae", "allow_hosts", "ecs_subnets", "ecs_security_groups", mode="before"
+    )(_split)
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one platform is required")
+        try:
+            return [check_platform_spec(item) for item in value]
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+
+    @field_validator("api_url", "registry_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"must be an http(s) URL: {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+    @model_validator(mode="after")
+    def _urls_allowed(self) -> Settings:
+        allow = self.allow_list()
+        try:
+            allow.check(self.api_url + "/formula.json")
+            allow.check(self.registry_url + "/")
+        except UnsafeInputError as exc:
+            raise ValueError(f"{exc.message}; add the host with --allow-host") from None
+        return self
+
+    # --- derived values --------------------------------------------------------------------------------
+
+    def allow_list(self) -> AllowList:
+        return AllowList.build([self.api_url, self.registry_url], self.allow_hosts)
+
+    def run_date(self) -> dt.date:
+        return self.date or dt.datetime.now(dt.UTC).date()
+
+    @property
+    def destination(self) -> str:
+        """`s3://bucket/prefix` or a folder path; the bucket setting wins when no dest is given."""
+        if self.dest:
+            return self.dest
+        if self.bucket:
+            return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+        return "./mirror"
+
+    @property
+    def is_s3(self) -> bool:
+        return self.destination.startswith("s3://")
+
+    @property
+    def size_threshold_bytes(self) -> int:
+        return int(self.size_threshold_gb * 1024**3)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment plus explicit values; bad values raise ConfigError."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {_clean(err['msg'])}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def _clean(message: str) -> str:
+    return message.removeprefix("Value error, ")

@@ -1,0 +1,159 @@
+"""The engine every runtime calls: plan a run, carry it out, summarise it, verify the mirror.
+
+The CLI, the Lambda handlers and the ECS entrypoint only parse their input, build Settings and call
+these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from shared.config import Settings
+from shared.homebrew import HomebrewClient
+from shared.http import HttpClient
+from shared.lock import RunLock, default_owner
+from shared.models import BottleOutcome, Failure, Plan, PlannedBottle, RunSummary
+from shared.naming import run_key
+from shared.planner import PlanOptions, make_plan, parse_formulae
+from shared.runner import ProgressEvent, Runner, RunnerOptions, RunOutcome
+from shared.state import StateStore
+from shared.storage import Storage, open_storage
+from shared.transfer import Transfer
+
+log = logging.getLogger(__name__)
+
+
+def new_run_id(prefix: str = "") -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{prefix}{stamp}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    storage: Storage
+    http: HttpClient = field(init=False)
+    homebrew: HomebrewClient = field(init=False)
+    state: StateStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = HttpClient(self.settings)
+        self.homebrew = HomebrewClient(self.settings, self.http)
+        self.state = StateStore(self.storage)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, storage: Storage | None = None) -> Engine:
+        return cls(settings, storage or open_storage(settings))
+
+    def lock(self, run_id: str) -> RunLock:
+        return RunLock(self.storage, owner=default_owner(), run_id=run_id, ttl_s=self.settings.lock_ttl_s)
+
+    # --- planning --------------------------------------------------------------------------------------
+
+    def plan(self, run_id: str, *, known: Mapping[str, str] | None = None) -> Plan:
+        """Load the state (fails closed), read the API, select and diff, estimate sizes."""
+        state = self.state.load()
+        snapshot = self.homebrew.fetch_formulae()
+        formulae, rejected = parse_formulae(snapshot.formulae)
+        log.info(
+            "api loaded",
+            extra={"formulae": len(formulae), "source": snapshot.source, "signed": snapshot.signed},
+        )
+        options = PlanOptions(
+            platforms=self.settings.platforms,
+            layout=self.settings.layout,
+            day=self.settings.run_date(),
+            formulae=self.settings.formulae,
+            force=self.settings.force,
+            max_missing_share=self.settings.max_missing_share,
+        )
+        return make_plan(
+            formulae, state, options, run_id=run_id, known=known, rejected=rejected,
+            estimate_sizes=self.homebrew.estimate_sizes if self.settings.estimate_sizes else None,
+        )
+
+    # --- transfer --------------------------------------------------------------------------------------
+
+    def execute(
+        self,
+        bottles: list[PlannedBottle],
+        run_id: str,
+        *,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_progress: Callable[[ProgressEvent], None] | None = None,
+        on_checkpoint: Callable[[], None] | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+        runner_ready: Callable[[Runner], None] | None = None,
+    ) -> RunOutcome:
+        transfer = Transfer(self.settings, self.http, self.storage)
+        transfer.on_bytes = on_bytes
+        runner = Runner(
+            self.storage, transfer, self.state,
+            RunnerOptions(
+                concurrency=self.settings.concurrency,
+                checkpoint_every=self.settings.checkpoint_every,
+                checkpoint_seconds=self.settings.checkpoint_seconds,
+                stop_grace_s=self.settings.stop_grace_s,
+                quarantine_after=self.settings.quarantine_after,
+            ),
+            run_id=run_id, should_stop=should_stop, on_progress=on_progress, on_checkpoint=on_checkpoint,
+        )
+        if runner_ready:
+            runner_ready(runner)
+        return runner.run(bottles)
+
+    def write_run_document(self, run_id: str, name: str, data: bytes) -> str:
+        key = run_key(run_id, name)
+        self.storage.write(key, data)
+        return key
+
+
+def summarize(plan: Plan, outcome: RunOutcome | None, *, started: float, dry_run: bool) -> RunSummary:
+    """The run summary of the CLI contract (`--json`), from a plan and what the runner did."""
+    summary = RunSummary(
+        run_id=plan.run_id,
+        planned=len(plan.bottles),
+        skipped=plan.skipped,
+        estimated_bytes=plan.estimated_bytes,
+        dry_run=dry_run,
+        rejected=plan.rejected,
+    )
+    if outcome is None:
+        summary.bottles = [
+            BottleOutcome(
+                file=b.file, key=b.key, formula=b.formula, tag=b.tag, sha256=b.sha256, size=b.size,
+                status="planned",
+            )
+            for b in plan.bottles
+        ]
+    else:
+        add_outcome(summary, outcome)
+    summary.duration_s = round(time.monotonic() - started, 3)
+    return summary
+
+
+def add_outcome(summary: RunSummary, outcome: RunOutcome) -> None:
+    """Fold one runner result into a summary (several for sharded or continued runs)."""
+    summary.bottles.extend(outcome.outcomes)
+    summary.bottles.extend(
+        BottleOutcome(
+            file=b.file, key=b.key, formula=b.formula, tag=b.tag, sha256=b.sha256, size=b.size,
+            status="not_started",
+        )
+        for b in outcome.not_started
+    )
+    counts = {status: 0 for status in ("downloaded", "copied", "existing", "failed")}
+    for item in outcome.outcomes:
+        counts[item.status] = counts.get(item.status, 0) + 1
+    summary.downloaded += counts["downloaded"]
+    summary.copied += counts["copied"] + counts["existing"]
+    summary.failed += counts["failed"]
+    summary.not_started += len(outcome.not_started)
+    summary.bytes_downloaded += outcome.bytes_downloaded
+    summary.failures.extend(Failure(file=o.file, error=o.error or "failed") for o in outcome.outcomes if o.status == "failed")
+    summary.quarantined = sorted(set(summary.quarantined) | set(outcome.quarantined))

@@ -1,0 +1,204 @@
+"""pydantic models: the subset of the formula API we read, the plan, the state file and run summaries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared import naming
+
+# --- formula.json (only the fields the mirror needs; everything else is ignored) ---------------------
+
+
+class _Api(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class BottleFileEntry(_Api):
+    sha256: str
+    url: str | None = None
+    cellar: str | None = None
+
+
+class BottleStable(_Api):
+    rebuild: int = 0
+    root_url: str | None = None
+    files: dict[str, BottleFileEntry] = Field(default_factory=dict)
+
+
+class FormulaVersions(_Api):
+    stable: str | None = None
+
+
+class Formula(_Api):
+    name: str
+    versions: FormulaVersions
+    revision: int = 0
+    disabled: bool = False
+    deprecated: bool = False
+    bottle: dict[str, BottleStable] = Field(default_factory=dict)
+
+    @field_validator("bottle", mode="before")
+    @classmethod
+    def _no_bottle(cls, value: object) -> object:
+        # `bottle` is `{}` for formulae without bottles, and only `stable` matters.
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if k == "stable"}
+        return value
+
+    @property
+    def stable_bottle(self) -> BottleStable | None:
+        return self.bottle.get("stable")
+
+
+# --- the plan ------------------------------------------------------------------------------------------
+
+SizeSource = Literal["annotation", "manifest", "state", "unknown"]
+
+
+class PlannedBottle(BaseModel):
+    """One file the run will store; `copy_from` names an object that already holds the same bytes."""
+
+    file: str
+    key: str
+    formula: str
+    version: str
+    tag: str
+    platforms: list[str]
+    sha256: str
+    image: str
+    image_tag: str
+    size: int | None = None
+    size_source: SizeSource = "unknown"
+    reason: Literal["new", "changed"] = "new"
+    copy_from: str | None = None
+
+
+class Rejected(BaseModel):
+    formula: str
+    reason: str
+
+
+class Plan(BaseModel):
+    """What one run will do; written to `runs/<run_id>/plan.json` for the workers."""
+
+    schema_version: Literal[1] = 1
+    run_id: str
+    created_at: datetime
+    date: str
+    layout: str
+    platforms: list[str]
+    selected: int = 0
+    skipped: int = 0
+    bottles: list[PlannedBottle] = Field(default_factory=list)
+    rejected: list[Rejected] = Field(default_factory=list)
+
+    @property
+    def estimated_bytes(self) -> int:
+        return sum(b.size or 0 for b in self.bottles if b.copy_from is None)
+
+    @property
+    def unknown_sizes(self) -> int:
+        return sum(1 for b in self.bottles if b.size is None)
+
+
+# --- the state file ------------------------------------------------------------------------------------
+
+STATE_SCHEMA_VERSION = 2
+
+
+class BottleRecord(BaseModel):
+    """A bottle whose object was stored and verified; recorded only after that."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str
+    size: int = Field(ge=0)
+    key: str
+    formula: str
+    tag: str
+    downloaded_at: str
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha(cls, value: str) -> str:
+        return naming.validate_sha256(value)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        return naming.validate_key(value)
+
+
+class FailureRecord(BaseModel):
+    """Consecutive runs in which a bottle failed; cleared by a success."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=1)
+    last_error: str
+    last_run_id: str
+    first_failed_at: str
+
+
+class StateFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[2] = STATE_SCHEMA_VERSION
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    bottles: dict[str, BottleRecord] = Field(default_factory=dict)
+    failures: dict[str, FailureRecord] = Field(default_factory=dict)
+
+    @field_validator("bottles")
+    @classmethod
+    def _file_names(cls, value: dict[str, BottleRecord]) -> dict[str, BottleRecord]:
+        for file in value:
+            naming.validate_filename(file)
+        return value
+
+
+# --- results -------------------------------------------------------------------------------------------
+
+BottleStatus = Literal["planned", "downloaded", "copied", "existing", "failed", "not_started"]
+
+
+class BottleOutcome(BaseModel):
+    file: str
+    key: str
+    formula: str
+    tag: str
+    sha256: str
+    size: int | None
+    status: BottleStatus
+    error: str | None = None
+
+
+class Failure(BaseModel):
+    file: str
+    error: str
+
+
+class RunSummary(BaseModel):
+    """The result of one run (or one shard); `--json` prints it as the last line of stdout."""
+
+    run_id: str
+    planned: int = 0
+    downloaded: int = 0
+    copied: int = 0
+    skipped: int = 0
+    failed: int = 0
+    not_started: int = 0
+    bytes_downloaded: int = 0
+    estimated_bytes: int = 0
+    duration_s: float = 0.0
+    dry_run: bool = False
+    bottles: list[BottleOutcome] = Field(default_factory=list)
+    failures: list[Failure] = Field(default_factory=list)
+    quarantined: list[str] = Field(default_factory=list)
+    rejected: list[Rejected] = Field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0

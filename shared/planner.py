@@ -1,0 +1,173 @@
+"""From the formula API and the state to a plan: what brew would pour, minus what is already mirrored."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.errors import SanityFloorError, UnsafeInputError
+from shared.models import Formula, Plan, PlannedBottle, Rejected, StateFile
+from shared.naming import (
+    bottle_filename,
+    image_name,
+    image_tag,
+    object_key,
+    pkg_version,
+    validate_sha256,
+)
+from shared.selection import resolve_platforms, select_tag
+
+log = logging.getLogger(__name__)
+
+MIN_FORMULAE_FOR_SANITY = 10
+
+
+@dataclass
+class PlanOptions:
+    platforms: list[str]
+    layout: str = "dated"
+    day: date = field(default_factory=lambda: datetime.now(UTC).date())
+    formulae: list[str] = field(default_factory=list)
+    force: bool = False
+    max_missing_share: float = 0.5
+
+
+@dataclass
+class _Candidate:
+    bottle: PlannedBottle
+    platforms: list[str] = field(default_factory=list)
+
+
+def all_tags(formulae: list[Formula]) -> set[str]:
+    tags: set[str] = set()
+    for formula in formulae:
+        stable = formula.stable_bottle
+        if stable is not None:
+            tags.update(stable.files)
+    return tags
+
+
+def parse_formulae(raw: list[Any]) -> tuple[list[Formula], list[Rejected]]:
+    """Validate each API entry on its own, so one malformed entry is reported instead of failing all."""
+    formulae: list[Formula] = []
+    rejected: list[Rejected] = []
+    for item in raw:
+        try:
+            formulae.append(Formula.model_validate(item))
+        except ValidationError as exc:
+            name = item.get("name") if isinstance(item, dict) else None
+            rejected.append(Rejected(formula=str(name or "?")[:128], reason=f"invalid API entry: {exc.errors()[0]['msg']}"))
+    return formulae, rejected
+
+
+def make_plan(
+    formulae: list[Formula],
+    state: StateFile,
+    options: PlanOptions,
+    *,
+    run_id: str,
+    known: Mapping[str, str] | None = None,
+    rejected: list[Rejected] | None = None,
+    estimate_sizes: Callable[[list[PlannedBottle]], None] | None = None,
+) -> Plan:
+    """Select, validate, de-duplicate and diff against the state (and an external hash file: `known`)."""
+    platforms = resolve_platforms(options.platforms, all_tags(formulae))
+    rejected = list(rejected or [])
+    wanted = set(options.formulae)
+    candidates: dict[str, _Candidate] = {}
+    for formula in formulae:
+        if wanted and formula.name not in wanted:
+            continue
+        if formula.disabled:
+            continue
+        try:
+            _select(formula, platforms, options, candidates)
+        except UnsafeInputError as exc:
+            rejected.append(Rejected(formula=formula.name[:128], reason=exc.message))
+    if wanted:
+        missing = sorted(wanted - {c.bottle.formula for c in candidates.values()})
+        for name in missing:
+            log.warning("requested formula has no bottle for the platforms", extra={"formula": name})
+    else:
+        _check_sanity_floor(state, candidates, options.max_missing_share)
+
+    known = known or {}
+    by_sha = {record.sha256: record for record in state.bottles.values()}
+    plan = Plan(
+        run_id=run_id,
+        created_at=datetime.now(UTC),
+        date=options.day.isoformat(),
+        layout=options.layout,
+        platforms=platforms,
+        selected=len(candidates),
+        rejected=rejected,
+    )
+    for file in sorted(candidates):
+        candidate = candidates[file]
+        bottle = candidate.bottle
+        bottle.platforms = candidate.platforms
+        record = state.bottles.get(file)
+        if not options.force and (
+            (record is not None and record.sha256 == bottle.sha256) or known.get(file) == bottle.sha256
+        ):
+            plan.skipped += 1
+            continue
+        bottle.reason = "changed" if record is not None and record.sha256 != bottle.sha256 else "new"
+        same_bytes = by_sha.get(bottle.sha256)
+        if same_bytes is not None and same_bytes.key != bottle.key:
+            bottle.copy_from, bottle.size, bottle.size_source = same_bytes.key, same_bytes.size, "state"
+        plan.bottles.append(bottle)
+    if estimate_sizes is not None:
+        estimate_sizes([b for b in plan.bottles if b.size is None])
+    return plan
+
+
+def _select(formula: Formula, platforms: list[str], options: PlanOptions, out: dict[str, _Candidate]) -> None:
+    stable = formula.stable_bottle
+    version = formula.versions.stable
+    if stable is None or not stable.files or not version:
+        return
+    for platform in platforms:
+        tag = select_tag(stable.files, platform)
+        if tag is None:
+            continue
+        pkg = pkg_version(version, formula.revision)
+        file = bottle_filename(formula.name, pkg, tag, stable.rebuild)
+        candidate = out.get(file)
+        if candidate is None:
+            candidate = out[file] = _Candidate(
+                PlannedBottle(
+                    file=file,
+                    key=object_key(options.layout, options.day, file),
+                    formula=formula.name,
+                    version=pkg,
+                    tag=tag,
+                    platforms=[],
+                    sha256=validate_sha256(stable.files[tag].sha256),
+                    image=image_name(formula.name),
+                    image_tag=image_tag(pkg, stable.rebuild),
+                )
+            )
+        if platform not in candidate.platforms:
+            candidate.platforms.append(platform)
+
+
+def _check_sanity_floor(state: StateFile, candidates: dict[str, _Candidate], max_missing_share: float) -> None:
+    """Refuse to act on an API that lost most of the formulae the mirror holds (truncated or broken)."""
+    held = {record.formula for record in state.bottles.values() if record.formula}
+    if len(held) < MIN_FORMULAE_FOR_SANITY:
+        return
+    listed = {candidate.bottle.formula for candidate in candidates.values()}
+    gone = held - listed
+    share = len(gone) / len(held)
+    if share > max_missing_share:
+        raise SanityFloorError(
+            f"the API lists bottles for only {len(held) - len(gone)} of the {len(held)} formulae the mirror "
+            f"holds ({share:.0%} gone, more than the allowed {max_missing_share:.0%}); nothing was changed. "
+            "If this is expected, raise --max-missing-share."
+        )

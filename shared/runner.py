@@ -1,0 +1,285 @@
+"""Carrying out a plan: concurrent transfers, per-bottle failure isolation, checkpoints, graceful stop.
+
+A bottle enters the state only after its object was verified and stored. Bottles that share a blob
+(same sha256) are downloaded once and copied. Work is submitted lazily, so a stop request (SIGTERM, the
+Lambda time budget) stops new work at once; in-flight transfers finish, or are aborted after a grace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from shared.errors import IntegrityError, StorageError, SyncError, TransferAborted
+from shared.models import BottleOutcome, BottleRecord, FailureRecord, PlannedBottle, StateFile
+from shared.state import StateStore
+from shared.storage import DigestCheck, Storage
+from shared.transfer import Transfer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProgressEvent:
+    done: int
+    total: int
+    bytes_done: int
+    bytes_total: int
+    failed: int
+
+
+@dataclass
+class RunOutcome:
+    outcomes: list[BottleOutcome] = field(default_factory=list)
+    not_started: list[PlannedBottle] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    bytes_downloaded: int = 0
+
+
+@dataclass
+class RunnerOptions:
+    concurrency: int = 8
+    checkpoint_every: int = 50
+    checkpoint_seconds: float = 30.0
+    stop_grace_s: float = 15.0
+    quarantine_after: int = 3
+
+
+class Runner:
+    def __init__(
+        self,
+        storage: Storage,
+        transfer: Transfer,
+        state: StateStore,
+        options: RunnerOptions,
+        *,
+        run_id: str,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_progress: Callable[[ProgressEvent], None] | None = None,
+        on_checkpoint: Callable[[], None] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.transfer = transfer
+        self.state = state
+        self.options = options
+        self.run_id = run_id
+        self.should_stop = should_stop
+        self.on_progress = on_progress
+        self.on_checkpoint = on_checkpoint
+        self._stop_requested_at: float | None = None
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        """Stop taking new bottles (signal-handler safe: it only sets a flag)."""
+        self._stop.set()
+
+    # --- the loop --------------------------------------------------------------------------------------
+
+    def run(self, bottles: list[PlannedBottle]) -> RunOutcome:
+        groups = _group_by_blob(bottles)
+        result = RunOutcome()
+        pending: dict[str, BottleRecord] = {}
+        total_bytes = sum(b.size or 0 for b in bottles if b.copy_from is None)
+        done_bytes = 0
+        last_checkpoint = time.monotonic()
+        queue = iter(groups)
+        in_flight: dict[Future[list[tuple[PlannedBottle, BottleOutcome]]], list[PlannedBottle]] = {}
+        with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="bottle") as pool:
+            while True:
+                stopping = self._stopping()
+                while not stopping and len(in_flight) < self.options.concurrency * 2:
+                    group = next(queue, None)
+                    if group is None:
+                        break
+                    in_flight[pool.submit(self._transfer_group, group)] = group
+                if not in_flight:
+                    break
+                finished, _ = wait(in_flight, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    group = in_flight.pop(future)
+                    for bottle, outcome in future.result():
+                        if outcome.status == "not_started":
+                            result.not_started.append(bottle)
+                            continue
+                        result.outcomes.append(outcome)
+                        if outcome.status in ("downloaded", "copied", "existing"):
+                            pending[bottle.file] = _record(bottle, outcome)
+                        if outcome.status == "downloaded":
+                            result.bytes_downloaded += outcome.size or 0
+                            done_bytes += outcome.size or 0
+                if finished and self.on_progress:
+                    self.on_progress(
+                        ProgressEvent(
+                            done=len(result.outcomes), total=len(bottles), bytes_done=done_bytes,
+                            bytes_total=total_bytes, failed=sum(o.status == "failed" for o in result.outcomes),
+                        )
+                    )
+                if stopping and self._stop_requested_at is not None:
+                    if time.monotonic() - self._stop_requested_at > self.options.stop_grace_s:
+                        self.transfer.abort_all()
+                due = len(pending) >= self.options.checkpoint_every or (
+                    pending and time.monotonic() - last_checkpoint >= self.options.checkpoint_seconds
+                )
+                if due:
+                    self._checkpoint(pending)
+                    last_checkpoint = time.monotonic()
+            result.not_started.extend(b for group in queue for b in group)
+        result.quarantined = self._final_checkpoint(pending, result.outcomes)
+        return result
+
+    def _stopping(self) -> bool:
+        if not self._stop.is_set() and self.should_stop():
+            self._stop.set()
+        if self._stop.is_set() and self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
+            log.warning("stop requested: no new bottles will start", extra={"run_id": self.run_id})
+        return self._stop.is_set()
+
+    # --- one blob ----------------------------------------------------------------------------------------
+
+    def _transfer_group(self, group: list[PlannedBottle]) -> list[tuple[PlannedBottle, BottleOutcome]]:
+        """Store every file of one blob: download (or find) it once, copy it for the others."""
+        results: list[tuple[PlannedBottle, BottleOutcome]] = []
+        first = group[0]
+        source = (first.copy_from, first.size or 0) if first.copy_from is not None else None
+        group_error: str | None = None
+        for bottle in group:
+            if group_error is not None:
+                results.append((bottle, _outcome(bottle, "failed", error=group_error)))
+                continue
+            if self._stop.is_set() and source is None:
+                results.append((bottle, _outcome(bottle, "not_started")))
+                continue
+            try:
+                outcome = self._store(bottle, source)
+            except TransferAborted:
+                results.append((bottle, _outcome(bottle, "not_started")))
+                continue
+            except SyncError as exc:
+                group_error = _reason(exc, bottle.file)
+                log.warning("bottle failed", extra={"file": bottle.file, "error": group_error})
+                results.append((bottle, _outcome(bottle, "failed", error=group_error)))
+                continue
+            except Exception as exc:  # one bad bottle never stops the run
+                log.exception("bottle failed unexpectedly", extra={"file": bottle.file})
+                group_error = f"unexpected {type(exc).__name__}: {exc}"
+                results.append((bottle, _outcome(bottle, "failed", error=group_error)))
+                continue
+            source = (bottle.key, outcome.size or 0)
+            log.info("bottle stored", extra={"file": bottle.file, "status": outcome.status, "bytes": outcome.size})
+            results.append((bottle, outcome))
+        return results
+
+    def _store(self, bottle: PlannedBottle, source: tuple[str, int] | None) -> BottleOutcome:
+        """Copy from an object holding the same bytes, adopt a verified object at the key, or download."""
+        if source is not None:
+            try:
+                self.storage.copy_verified(source[0], bottle.key, sha256=bottle.sha256, size=source[1])
+                return _outcome(bottle, "copied", size=source[1])
+            except (IntegrityError, StorageError) as exc:
+                log.warning("copy source unusable; downloading", extra={"file": bottle.file, "error": str(exc)})
+        size = self._existing(bottle)
+        if size is not None:
+            return _outcome(bottle, "existing", size=size)
+        return _outcome(bottle, "downloaded", size=self.transfer.fetch(bottle))
+
+    def _existing(self, bottle: PlannedBottle) -> int | None:
+        """Size of an object already stored at the key with the right bytes (e.g. after a crash)."""
+        try:
+            info = self.storage.stat(bottle.key)
+            if info is None or (bottle.size is not None and info.size != bottle.size):
+                return None
+            if info.sha256 is not None:
+                return info.size if info.sha256 == bottle.sha256 else None
+            check = DigestCheck(bottle.sha256, info.size, bottle.file)
+            for chunk in self.storage.iter_bytes(bottle.key):
+                check.update(chunk)
+            check.verify()
+            return info.size
+        except (IntegrityError, StorageError):
+            return None
+
+    # --- checkpoints ---------------------------------------------------------------------------------------
+
+    def _checkpoint(self, pending: dict[str, BottleRecord]) -> None:
+        records = dict(pending)
+        try:
+            self.state.commit(lambda state: _merge(state, records))
+        except StorageError as exc:  # keep the records; the next checkpoint tries again
+            log.error("checkpoint failed; will retry", extra={"error": str(exc)})
+            return
+        for file in records:
+            pending.pop(file, None)
+        if self.on_checkpoint:
+            self.on_checkpoint()
+        log.info("checkpoint", extra={"recorded": len(records)})
+
+    def _final_checkpoint(self, pending: dict[str, BottleRecord], outcomes: list[BottleOutcome]) -> list[str]:
+        records = dict(pending)
+        succeeded = {o.file for o in outcomes if o.status != "failed"}
+        failed = {o.file: o.error or "failed" for o in outcomes if o.status == "failed"}
+        quarantined: list[str] = []
+
+        def update(state: StateFile) -> None:
+            _merge(state, records)
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            for file in succeeded:
+                state.failures.pop(file, None)
+            for file, error in failed.items():
+                previous = state.failures.get(file)
+                if previous is not None and previous.last_run_id == self.run_id:
+                    previous.last_error = error[:500]
+                    continue
+                state.failures[file] = FailureRecord(
+                    count=(previous.count + 1) if previous else 1,
+                    last_error=error[:500],
+                    last_run_id=self.run_id,
+                    first_failed_at=previous.first_failed_at if previous else now,
+                )
+            quarantined[:] = sorted(
+                f for f in failed if state.failures[f].count >= self.options.quarantine_after
+            )
+
+        if records or succeeded or failed:
+            self.state.commit(update)
+            pending.clear()
+        return quarantined
+
+
+def _group_by_blob(bottles: Iterable[PlannedBottle]) -> list[list[PlannedBottle]]:
+    groups: dict[str, list[PlannedBottle]] = defaultdict(list)
+    for bottle in bottles:
+        groups[bottle.sha256].append(bottle)
+    return list(groups.values())
+
+
+def _merge(state: StateFile, records: dict[str, BottleRecord]) -> None:
+    state.bottles.update(records)
+
+
+def _record(bottle: PlannedBottle, outcome: BottleOutcome) -> BottleRecord:
+    return BottleRecord(
+        sha256=bottle.sha256,
+        size=outcome.size or 0,
+        key=bottle.key,
+        formula=bottle.formula,
+        tag=bottle.tag,
+        downloaded_at=datetime.now(UTC).date().isoformat(),
+    )
+
+
+def _outcome(bottle: PlannedBottle, status: str, *, size: int | None = None, error: str | None = None) -> BottleOutcome:
+    return BottleOutcome(
+        file=bottle.file, key=bottle.key, formula=bottle.formula, tag=bottle.tag, sha256=bottle.sha256,
+        size=size if size is not None else bottle.size, status=status, error=error,  # type: ignore[arg-type]
+    )
+
+
+def _reason(exc: SyncError, file: str) -> str:
+    return exc.message if exc.file == file else str(exc)

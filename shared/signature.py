@@ -1,0 +1,76 @@
+"""Verify Homebrew's signed API (formula.jws.json) the way brew does before trusting any sha256.
+
+JWS with an unencoded payload (RFC 7797): the protected header must say `alg: PS512`, `b64: false`
+and `crit: ["b64"]`; RSA-PSS with SHA-512, MGF1-SHA-512 and a 64-byte salt is checked over the bytes
+`<protected>.<payload>`, with the payload exactly as served.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from importlib import resources
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from shared.errors import ConfigError, SignatureError
+
+PINNED_KEY_ID = "homebrew-1"
+
+
+def pinned_key_pem() -> bytes:
+    """Homebrew's public API signing key, committed with the package."""
+    return resources.files("shared").joinpath("keys/homebrew-1.pem").read_bytes()
+
+
+def load_public_key(path: Path | None) -> rsa.RSAPublicKey:
+    try:
+        pem = path.read_bytes() if path else pinned_key_pem()
+        key = serialization.load_pem_public_key(pem)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load signing key {path or PINNED_KEY_ID}: {exc}") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ConfigError(f"signing key {path or PINNED_KEY_ID} is not an RSA public key")
+    return key
+
+
+def _b64url(data: str) -> bytes:
+    return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+
+
+def verify_jws(document: bytes, key: rsa.RSAPublicKey) -> str:
+    """Return the verified payload (the formula.json text) or raise SignatureError."""
+    try:
+        jws = json.loads(document)
+        payload: str = jws["payload"]
+        signatures = jws["signatures"]
+        if not isinstance(payload, str) or not isinstance(signatures, list) or not signatures:
+            raise TypeError("payload or signatures missing")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SignatureError(f"formula.jws.json is not a JWS document: {exc}") from None
+
+    for entry in signatures:
+        try:
+            protected_b64: str = entry["protected"]
+            header = json.loads(_b64url(protected_b64))
+            signature = _b64url(entry["signature"])
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            continue
+        if header.get("alg") != "PS512" or header.get("b64") is not False or "b64" not in header.get("crit", []):
+            continue
+        signing_input = protected_b64.encode("ascii") + b"." + payload.encode("utf-8")
+        try:
+            key.verify(
+                signature,
+                signing_input,
+                padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64),
+                hashes.SHA512(),
+            )
+        except InvalidSignature:
+            continue
+        return payload
+    raise SignatureError("formula.jws.json: no signature verifies with the pinned key; refusing the API data")

@@ -1,0 +1,103 @@
+"""Where the mirror lives, behind one small interface: a local folder or an S3 bucket (with prefix).
+
+Bottle objects become visible only after their bytes matched the expected sha256 and size
+(`put_verified`); small JSON documents (state, lock, plans) use conditional writes for compare-and-swap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from shared.errors import ConfigError, IntegrityError
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Document:
+    """A small object read whole, with the token a conditional write must present (ETag)."""
+
+    data: bytes
+    etag: str
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    sha256: str | None = None  # from object metadata when the backend keeps it
+
+
+class Storage(Protocol):
+    url: str
+
+    def read(self, key: str) -> Document | None:
+        """The object and its ETag, or None if it does not exist."""
+
+    def write(self, key: str, data: bytes, *, if_match: str | None = None, if_absent: bool = False) -> str:
+        """Write a small object atomically; raise PreconditionFailed if the condition does not hold."""
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        """Delete an object (only if its ETag matches, when given)."""
+
+    def put_verified(self, key: str, chunks: Iterable[bytes], *, sha256: str, size: int | None) -> int:
+        """Store a stream; visible only if its bytes hash to `sha256` (and add up to `size`)."""
+
+    def copy_verified(self, source_key: str, key: str, *, sha256: str, size: int) -> None:
+        """Store a copy of an existing, verified object under another key."""
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        """Size (and sha256 metadata, where kept) of one object."""
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under `prefix` (temporary files excluded)."""
+
+    def iter_bytes(self, key: str) -> Iterator[bytes]:
+        """The object's bytes, streamed."""
+
+
+class DigestCheck:
+    """Counts and hashes a stream as it passes, and says whether it matched what was expected."""
+
+    def __init__(self, sha256: str, size: int | None, what: str) -> None:
+        self.expected_sha256 = sha256
+        self.expected_size = size
+        self.what = what
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.expected_size is not None and self.size > self.expected_size:
+            raise IntegrityError(f"more bytes than the expected {self.expected_size}", file=self.what)
+        self.hasher.update(chunk)
+
+    def verify(self) -> None:
+        if self.expected_size is not None and self.size != self.expected_size:
+            raise IntegrityError(f"got {self.size} bytes, expected {self.expected_size}", file=self.what)
+        digest = self.hasher.hexdigest()
+        if digest != self.expected_sha256:
+            raise IntegrityError(f"sha256 mismatch: got {digest}, expected {self.expected_sha256}", file=self.what)
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The storage named by the settings' destination (`s3://bucket/prefix` or a folder)."""
+    destination = settings.destination
+    if destination.startswith("s3://"):
+        from shared.storage.s3 import S3Storage
+
+        bucket, _, prefix = destination[5:].partition("/")
+        if not bucket:
+            raise ConfigError(f"no bucket in {destination!r}")
+        return S3Storage.from_settings(settings, bucket, prefix.strip("/"))
+    if "://" in destination:
+        raise ConfigError(f"unsupported destination {destination!r}: use a folder or s3://bucket/prefix")
+    from shared.storage.local import LocalStorage
+
+    return LocalStorage(destination)
