@@ -1,0 +1,50 @@
+"""Fixtures: storages (local folder and moto S3), AWS credentials that can never reach AWS."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from shared.storage.local import LocalStorage
+from shared.storage.s3 import S3Storage
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+for _name in [k for k in os.environ if k.startswith("HOMEBREW_SYNC_")]:
+    del os.environ[_name]
+
+BUCKET = "mirror-bucket"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """The API cache lives under the test's temp dir, never in the user's home."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def s3_client(aws):
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return client
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request, tmp_path):
+    """The same contract runs against both backends."""
+    if request.param == "local":
+        return LocalStorage(tmp_path / "mirror")
+    client = request.getfixturevalue("s3_client")
+    return S3Storage(client, BUCKET, "prefix", part_size=5 << 20)
