@@ -11,6 +11,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -23,7 +24,6 @@ from shared.errors import SyncError
 from shared.logs import configure_cli_logging
 from shared.models import Plan, RunSummary
 from shared.progress import TerminalProgress
-from shared.runner import Runner
 from shared.verify import VerifyReport, rebuild_state, verify
 
 log = logging.getLogger(__name__)
@@ -131,18 +131,13 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
 
 def _transfer(engine: Engine, plan: Plan, settings: Settings, started: float, lock: Any) -> RunSummary:
     bar = TerminalProgress(len(plan.bottles), plan.estimated_bytes, enabled=None if settings.progress else False)
-    runners: list[Runner] = []
-
-    def stop(signum: int, _frame: object) -> None:
-        for runner in runners:
-            runner.request_stop()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with bar:
             outcome = engine.execute(
                 plan.bottles, plan.run_id, on_progress=bar.on_progress, on_bytes=bar.on_bytes,
-                on_checkpoint=lock.refresh if lock else None, runner_ready=runners.append,
+                on_checkpoint=lock.refresh if lock else None, should_stop=stop.is_set,
             )
     finally:
         for sig, handler in previous.items():

@@ -88,7 +88,6 @@ class Engine:
         on_progress: Callable[[ProgressEvent], None] | None = None,
         on_checkpoint: Callable[[], None] | None = None,
         on_bytes: Callable[[int], None] | None = None,
-        runner_ready: Callable[[Runner], None] | None = None,
     ) -> RunOutcome:
         transfer = Transfer(self.settings, self.http, self.storage)
         transfer.on_bytes = on_bytes
@@ -103,8 +102,6 @@ class Engine:
             ),
             run_id=run_id, should_stop=should_stop, on_progress=on_progress, on_checkpoint=on_checkpoint,
         )
-        if runner_ready:
-            runner_ready(runner)
         return runner.run(bottles)
 
     def write_run_document(self, run_id: str, name: str, data: bytes) -> str:

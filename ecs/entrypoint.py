@@ -1,0 +1,68 @@
+"""ECS Fargate task: run one shard of a run (pointers come from the environment), reporting progress.
+
+On SIGTERM (Fargate Spot interruption, `ecs stop-task`) it stops taking new bottles, lets transfers in
+flight finish for HOMEBREW_SYNC_STOP_GRACE_S seconds (then aborts them), checkpoints and exits, well
+within the 25 s an operator can count on.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+import boto3
+
+from shared.config import load_settings
+from shared.dispatch import RUN_ID_ENV, SHARD_KEY_ENV
+from shared.errors import ConfigError, SyncError
+from shared.notify import ProgressReporter
+from shared.observability import logger, put_metric_data, route_engine_logs
+from shared.runtime import log_location, make_notifier
+from shared.worker import run_worker
+
+
+def main() -> int:
+    route_engine_logs()
+    try:
+        run_id, shard_key = os.environ[RUN_ID_ENV], os.environ[SHARD_KEY_ENV]
+        settings = load_settings()
+    except KeyError as exc:
+        logger.error("missing pointer in the environment", extra={"variable": str(exc)})
+        return 2
+    except ConfigError as exc:
+        logger.error("invalid settings", extra={"error": str(exc)})
+        return 2
+    logger.set_correlation_id(run_id)
+    stop = threading.Event()
+
+    def on_sigterm(signum: int, _frame: object) -> None:
+        logger.warning("signal received: stopping", extra={"signal": signum})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGINT, on_sigterm)
+    notifier = make_notifier(settings)
+    progress = ProgressReporter(
+        notifier, every_percent=settings.progress_every_percent, every_minutes=settings.progress_every_minutes
+    )
+    try:
+        report = run_worker(
+            settings, run_id, shard_key,
+            notifier=notifier,
+            metrics_sink=lambda values: put_metric_data(boto3.client("cloudwatch"), values, settings.environment),
+            logs=log_location(),
+            can_continue=False,
+            on_progress=progress.on_progress,
+            should_stop=stop.is_set,
+        )
+    except SyncError as exc:
+        logger.error("shard failed", extra={"error": str(exc)})
+        return exc.exit_code
+    logger.info("shard done", extra=report.as_dict())
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Orchestrator Lambda: trigger -> run lock -> state + external hashes -> API -> plan -> route -> dispatch.
+
+Started weekly by EventBridge, by the manual EventBridge event, or by `aws lambda invoke` with
+`{"source": "manual", ...}`. An invalid event returns a clear error and starts nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.config import load_settings
+from shared.dispatch import make_dispatcher
+from shared.errors import ConfigError
+from shared.observability import emit_emf, logger, metrics, route_engine_logs, tracer
+from shared.orchestrator import orchestrate
+from shared.runtime import log_location, make_notifier
+from shared.triggers import parse_trigger
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    route_engine_logs()
+    try:
+        trigger = parse_trigger(event, context.aws_request_id)
+        settings = load_settings(**trigger.options.overrides())
+    except ConfigError as exc:
+        logger.error("rejected trigger", extra={"error": str(exc)})
+        return {"status": "rejected", "error": str(exc)}
+    logger.set_correlation_id(trigger.run_id)
+    logger.info("trigger accepted", extra={"run_id": trigger.run_id, "kind": trigger.kind})
+    return orchestrate(
+        settings,
+        trigger,
+        dispatcher=make_dispatcher(settings),
+        notifier=make_notifier(settings),
+        metrics_sink=lambda values: emit_emf(values, settings.environment),
+        logs=log_location(),
+    )

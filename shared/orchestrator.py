@@ -1,0 +1,130 @@
+"""The orchestrator's job (data flow steps 1-8): lock, load, plan, write the hand-off, route, dispatch.
+
+Below `size_threshold_gb` of estimated download the shards go to the sync Lambda, at or above it to
+ECS Fargate tasks. A duplicated delivery of the same trigger finds its run already recorded and stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any
+
+from shared.config import Settings
+from shared.dispatch import Dispatcher
+from shared.engine import Engine
+from shared.errors import LockHeldError
+from shared.external_hash import load_external_hashes
+from shared.notify import Notifier, start_message
+from shared.observability import run_metrics
+from shared.runs import Route, RunDocuments, RunInfo, Shard, split_plan
+from shared.triggers import Trigger
+from shared.worker import MetricsSink, finish_run, run_context, run_lock
+
+log = logging.getLogger(__name__)
+
+SHARD_MIN_BYTES = 1 << 30  # do not split plans into shards smaller than ~1 GiB
+
+
+def choose_route(estimated_bytes: int, settings: Settings) -> Route:
+    return "lambda" if estimated_bytes < settings.size_threshold_bytes else "ecs"
+
+
+def shard_count(estimated_bytes: int, settings: Settings) -> int:
+    return max(1, min(settings.max_shards, math.ceil(estimated_bytes / SHARD_MIN_BYTES)))
+
+
+def orchestrate(
+    settings: Settings,
+    trigger: Trigger,
+    *,
+    dispatcher: Dispatcher,
+    notifier: Notifier,
+    metrics_sink: MetricsSink,
+    logs: str,
+    s3_client: Any = None,
+) -> dict[str, Any]:
+    started = time.monotonic()
+    engine = Engine.from_settings(settings)
+    run_id = trigger.run_id
+    docs = RunDocuments(engine.storage, run_id)
+    if docs.exists():
+        log.info("duplicate trigger: run already recorded", extra={"run_id": run_id})
+        return {"status": "duplicate", "run_id": run_id}
+    lock = run_lock(engine, run_id)
+    try:
+        lock.acquire()
+    except LockHeldError as exc:
+        status = "duplicate" if exc.run_id == run_id else "locked"
+        log.info("run lock held; not starting", extra={"run_id": run_id, "held_by": exc.run_id})
+        return {"status": status, "run_id": run_id, "message": exc.message}
+    try:
+        return _plan_and_dispatch(engine, docs, trigger, dispatcher, notifier, metrics_sink, logs, s3_client, started)
+    except Exception as exc:
+        lock.release()
+        info = RunInfo(run_id=run_id, trigger=trigger.kind, environment=settings.environment,
+                       date=settings.run_date().isoformat(), route="none", shards=0, planned=0, skipped=0,
+                       estimated_bytes=0)
+        notifier.failure(run_context(settings, info, engine.storage.url, logs), error=str(exc),
+                         duration_s=time.monotonic() - started)
+        metrics_sink(run_metrics(planned=0, bytes_planned=0, downloaded=0, bytes_downloaded=0, failed=0,
+                                 duration_s=time.monotonic() - started, succeeded=False))
+        raise
+
+
+def _plan_and_dispatch(
+    engine: Engine, docs: RunDocuments, trigger: Trigger, dispatcher: Dispatcher, notifier: Notifier,
+    metrics_sink: MetricsSink, logs: str, s3_client: Any, started: float,
+) -> dict[str, Any]:
+    settings = engine.settings
+    external = load_external_hashes(settings, s3_client=s3_client)
+    plan = engine.plan(trigger.run_id, known=external.hashes)
+    route = choose_route(plan.estimated_bytes, settings)
+    shards = split_plan(plan.bottles, shard_count(plan.estimated_bytes, settings)) if plan.bottles else []
+    info = RunInfo(
+        run_id=trigger.run_id, trigger=trigger.kind, environment=settings.environment, date=plan.date,
+        route=route if shards else "none", shards=len(shards), planned=len(plan.bottles), skipped=plan.skipped,
+        estimated_bytes=plan.estimated_bytes, unknown_sizes=plan.unknown_sizes,
+    )
+    result: dict[str, Any] = {
+        "status": "dry_run" if settings.dry_run else "started", "run_id": trigger.run_id,
+        "planned": info.planned, "skipped": info.skipped, "estimated_bytes": info.estimated_bytes,
+        "route": info.route, "shards": info.shards, "external_hashes": len(external.hashes),
+    }
+    if external.error:
+        result["external_hash_error"] = external.error
+    ctx = run_context(settings, info, engine.storage.url, logs)
+    start_text = start_message(
+        ctx, bottles=info.planned, estimated_bytes=info.estimated_bytes, unknown=info.unknown_sizes,
+        method={"lambda": "Lambda", "ecs": "ECS Fargate", "none": "nothing to download"}[info.route],
+        dry_run=settings.dry_run,
+    )
+    if external.error:
+        start_text += f"\nNote: {external.error}"
+    lock = run_lock(engine, trigger.run_id)
+    lock.adopt()
+    if settings.dry_run:
+        notifier.slack(start_text)
+        lock.release()
+        return result
+    if not docs.claim(info, plan):
+        return {"status": "duplicate", "run_id": trigger.run_id}
+    keys = [
+        docs.write_shard(Shard(run_id=trigger.run_id, shard=i, shards=len(shards), bottles=bottles))
+        for i, bottles in enumerate(shards)
+    ]
+    notifier.slack(start_text)
+    if not keys:
+        summary = finish_run(engine, docs, lock, notifier=notifier, metrics_sink=metrics_sink, logs=logs)
+        result["status"] = "finished"
+        result["downloaded"] = summary.downloaded if summary else 0
+        return result
+    for index, key in enumerate(keys):
+        if route == "lambda":
+            dispatcher.invoke_worker(trigger.run_id, key)
+        else:
+            dispatcher.run_task(trigger.run_id, key, index)
+    log.info("run dispatched", extra={"run_id": trigger.run_id, "route": route, "shards": len(keys)})
+    result["duration_s"] = round(time.monotonic() - started, 3)
+    return result

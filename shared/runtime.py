@@ -1,0 +1,22 @@
+"""Pieces the Lambda handlers and the ECS entrypoint build the same way."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+
+from shared.config import Settings
+from shared.notify import Notifier
+
+ECS_LOG_GROUP = "/aws/ecs/homebrew-sync"
+
+
+def make_notifier(settings: Settings) -> Notifier:
+    sns = boto3.client("sns") if settings.enable_notifications and settings.sns_topic_arn else None
+    return Notifier(settings, sns_client=sns)
+
+
+def log_location() -> str:
+    """Where an operator finds this process's logs (Lambda sets its log group in the environment)."""
+    return os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME") or ECS_LOG_GROUP
