@@ -97,7 +97,9 @@ class Plan(BaseModel):
 
     @property
     def estimated_bytes(self) -> int:
-        return sum(b.size or 0 for b in self.bottles if b.copy_from is None)
+        """Bytes to download: each blob once, copies of stored objects not at all."""
+        blobs = {b.sha256: b.size or 0 for b in self.bottles if b.copy_from is None}
+        return sum(blobs.values())
 
     @property
     def unknown_sizes(self) -> int:

@@ -85,7 +85,7 @@ class Runner:
         groups = _group_by_blob(bottles)
         result = RunOutcome()
         pending: dict[str, BottleRecord] = {}
-        total_bytes = sum(b.size or 0 for b in bottles if b.copy_from is None)
+        total_bytes = sum({b.sha256: b.size or 0 for b in bottles if b.copy_from is None}.values())
         done_bytes = 0
         last_checkpoint = time.monotonic()
         queue = iter(groups)
