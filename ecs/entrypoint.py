@@ -49,7 +49,9 @@ def main() -> int:
     )
     try:
         report = run_worker(
-            settings, run_id, shard_key,
+            settings,
+            run_id,
+            shard_key,
             notifier=notifier,
             metrics_sink=lambda values: put_metric_data(boto3.client("cloudwatch"), values, settings.environment),
             logs=log_location(),

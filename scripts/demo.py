@@ -22,9 +22,20 @@ from fake_upstream.server import FakeUpstream  # noqa: E402
 
 def sync(upstream: FakeUpstream, dest: str, extra: list[str]) -> dict:
     command = [
-        sys.executable, "-m", "shared", "sync", "--dest", dest, "--json",
-        "--api-url", upstream.api_url, "--registry-url", upstream.registry_url,
-        "--signing-key", str(upstream.public_key_path), *extra,
+        sys.executable,
+        "-m",
+        "shared",
+        "sync",
+        "--dest",
+        dest,
+        "--json",
+        "--api-url",
+        upstream.api_url,
+        "--registry-url",
+        upstream.registry_url,
+        "--signing-key",
+        str(upstream.public_key_path),
+        *extra,
     ]
     for host in upstream.allow_hosts:
         command += ["--allow-host", host]
@@ -45,14 +56,22 @@ def main() -> int:
     catalogue = generate_catalogue(args.formulae, seed=1)
     with FakeUpstream(catalogue) as upstream:
         first = sync(upstream, args.dest, extra)
-        print(f"\nfirst run: {first['downloaded']} downloaded, {first['copied']} copied, "
-              f"{first['bytes_downloaded']:,} bytes, every one checked against its sha256\n", flush=True)
+        print(
+            f"\nfirst run: {first['downloaded']} downloaded, {first['copied']} copied, "
+            f"{first['bytes_downloaded']:,} bytes, every one checked against its sha256\n",
+            flush=True,
+        )
         second = sync(upstream, args.dest, extra)
-        print(f"\nsecond run: {second['downloaded']} downloaded, {second['skipped']} already mirrored "
-              "-- nothing is downloaded twice", flush=True)
+        print(
+            f"\nsecond run: {second['downloaded']} downloaded, {second['skipped']} already mirrored "
+            "-- nothing is downloaded twice",
+            flush=True,
+        )
     state = json.loads((Path(args.dest) / "bottles_hash.json").read_text())
-    print(f"\n{args.dest}/bottles_hash.json records {len(state['bottles'])} bottles; "
-          f"try: homebrew-sync verify --dest {args.dest}")
+    print(
+        f"\n{args.dest}/bottles_hash.json records {len(state['bottles'])} bottles; "
+        f"try: homebrew-sync verify --dest {args.dest}"
+    )
     return 0 if second["downloaded"] == 0 and first["failed"] == 0 else 1
 
 

@@ -56,26 +56,45 @@ def build_parser() -> argparse.ArgumentParser:
         common(sub)
         sub.add_argument("--api-url", help="Homebrew API base (default https://formulae.brew.sh/api)")
         sub.add_argument("--registry-url", help="bottle registry root (default https://ghcr.io/v2/homebrew/core)")
-        sub.add_argument("--platform", dest="platforms", action="append", metavar="TAG",
-                         help="brew platform to mirror for, repeatable; latest:N = N newest macOS tags "
-                         "(default arm64_sonoma arm64_ventura monterey)")
-        sub.add_argument("--formula", dest="formulae", action="append", metavar="NAME",
-                         help="only these formulae (repeatable)")
+        sub.add_argument(
+            "--platform",
+            dest="platforms",
+            action="append",
+            metavar="TAG",
+            help="brew platform to mirror for, repeatable; latest:N = N newest macOS tags "
+            "(default arm64_sonoma arm64_ventura monterey)",
+        )
+        sub.add_argument(
+            "--formula", dest="formulae", action="append", metavar="NAME", help="only these formulae (repeatable)"
+        )
         sub.add_argument("--layout", choices=["dated", "flat"], help="YYYY-MM-DD/<file> (default) or <file>")
         sub.add_argument("--date", type=_date, help="date folder for the dated layout (default today, UTC)")
         sub.add_argument("--concurrency", type=int, help="parallel downloads (default 8)")
-        sub.add_argument("--allow-host", dest="allow_hosts", action="append", metavar="HOST",
-                         help="extra host[:port] allowed for API, downloads and redirects; http only for loopback")
+        sub.add_argument(
+            "--allow-host",
+            dest="allow_hosts",
+            action="append",
+            metavar="HOST",
+            help="extra host[:port] allowed for API, downloads and redirects; http only for loopback",
+        )
         sub.add_argument("--dry-run", action="store_true", default=None, help="plan only, change nothing")
-        sub.add_argument("--force", action="store_true", default=None,
-                         help="re-download bottles even if the state records them")
-        sub.add_argument("--require-signature", action="store_true", default=None,
-                         help="fail if formula.jws.json is not served (default: fall back to formula.json)")
+        sub.add_argument(
+            "--force", action="store_true", default=None, help="re-download bottles even if the state records them"
+        )
+        sub.add_argument(
+            "--require-signature",
+            action="store_true",
+            default=None,
+            help="fail if formula.jws.json is not served (default: fall back to formula.json)",
+        )
         sub.add_argument("--signing-key", metavar="PEM", help="public key for formula.jws.json (default Homebrew's)")
-        sub.add_argument("--max-missing-share", type=float, metavar="SHARE",
-                         help="refuse to run when more than this share of mirrored formulae vanished (0.5)")
-        sub.add_argument("--no-progress", dest="progress", action="store_false", default=None,
-                         help="no progress bar")
+        sub.add_argument(
+            "--max-missing-share",
+            type=float,
+            metavar="SHARE",
+            help="refuse to run when more than this share of mirrored formulae vanished (0.5)",
+        )
+        sub.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar")
 
     sub = commands.add_parser("verify", help="check every recorded bottle exists with its sha256")
     common(sub)
@@ -136,8 +155,12 @@ def _transfer(engine: Engine, plan: Plan, settings: Settings, started: float, lo
     try:
         with bar:
             outcome = engine.execute(
-                plan.bottles, plan.run_id, on_progress=bar.on_progress, on_bytes=bar.on_bytes,
-                on_checkpoint=lock.refresh if lock else None, should_stop=stop.is_set,
+                plan.bottles,
+                plan.run_id,
+                on_progress=bar.on_progress,
+                on_bytes=bar.on_bytes,
+                heartbeat=lock.refresh if lock else None,
+                should_stop=stop.is_set,
             )
     finally:
         for sig, handler in previous.items():
@@ -172,17 +195,33 @@ def _print_summary(
     if len(summary.failures) > 20:
         lines.append(f"  ... and {len(summary.failures) - 20} more failures")
     if summary.quarantined:
-        lines.append(f"quarantined (failed {settings.quarantine_after}+ runs in a row): {', '.join(summary.quarantined)}")
+        lines.append(
+            f"quarantined (failed {settings.quarantine_after}+ runs in a row): {', '.join(summary.quarantined)}"
+        )
     if summary.rejected:
-        lines.append(f"rejected {len(summary.rejected)} unsafe or invalid API entries, e.g. {summary.rejected[0].reason}")
+        lines.append(
+            f"rejected {len(summary.rejected)} unsafe or invalid API entries, e.g. {summary.rejected[0].reason}"
+        )
     print("\n".join(lines))
     if as_json:
         print(summary.model_dump_json(include=_JSON_FIELDS))
 
 
 _JSON_FIELDS = {
-    "run_id", "planned", "downloaded", "copied", "skipped", "failed", "not_started", "bytes_downloaded",
-    "estimated_bytes", "duration_s", "dry_run", "bottles", "failures", "quarantined",
+    "run_id",
+    "planned",
+    "downloaded",
+    "copied",
+    "skipped",
+    "failed",
+    "not_started",
+    "bytes_downloaded",
+    "estimated_bytes",
+    "duration_s",
+    "dry_run",
+    "bottles",
+    "failures",
+    "quarantined",
 }
 
 

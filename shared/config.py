@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     force: bool = False
     checkpoint_every: int = Field(50, ge=1)
     checkpoint_seconds: float = Field(30.0, gt=0)
-    lock_ttl_s: int = Field(6 * 3600, ge=60)
+    lock_ttl_s: int = Field(1800, ge=60)  # refreshed every checkpoint_seconds while the run is alive
     stop_grace_s: float = Field(15.0, ge=0)
     quarantine_after: int = Field(3, ge=1)
     max_missing_share: float = Field(0.5, gt=0, le=1)

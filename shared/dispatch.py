@@ -42,9 +42,9 @@ def client_token(run_id: str, shard: int) -> str:
 
 def run_task_request(settings: Settings, run_id: str, shard_key: str, shard: int) -> dict[str, Any]:
     """The exact ecs.run_task request for one shard."""
-    missing = [
-        name for name in ("ecs_cluster", "ecs_task_definition") if not getattr(settings, name)
-    ] + (["ecs_subnets"] if not settings.ecs_subnets else [])
+    missing = [name for name in ("ecs_cluster", "ecs_task_definition") if not getattr(settings, name)] + (
+        ["ecs_subnets"] if not settings.ecs_subnets else []
+    )
     if missing:
         raise ConfigError(f"ECS route needs settings: {', '.join('HOMEBREW_SYNC_' + m.upper() for m in missing)}")
     return {

@@ -73,7 +73,12 @@ class Engine:
             max_missing_share=self.settings.max_missing_share,
         )
         return make_plan(
-            formulae, state, options, run_id=run_id, known=known, rejected=rejected,
+            formulae,
+            state,
+            options,
+            run_id=run_id,
+            known=known,
+            rejected=rejected,
             estimate_sizes=self.homebrew.estimate_sizes if self.settings.estimate_sizes else None,
         )
 
@@ -86,13 +91,15 @@ class Engine:
         *,
         should_stop: Callable[[], bool] = lambda: False,
         on_progress: Callable[[ProgressEvent], None] | None = None,
-        on_checkpoint: Callable[[], None] | None = None,
+        heartbeat: Callable[[], None] | None = None,
         on_bytes: Callable[[int], None] | None = None,
     ) -> RunOutcome:
         transfer = Transfer(self.settings, self.http, self.storage)
         transfer.on_bytes = on_bytes
         runner = Runner(
-            self.storage, transfer, self.state,
+            self.storage,
+            transfer,
+            self.state,
             RunnerOptions(
                 concurrency=self.settings.concurrency,
                 checkpoint_every=self.settings.checkpoint_every,
@@ -100,7 +107,10 @@ class Engine:
                 stop_grace_s=self.settings.stop_grace_s,
                 quarantine_after=self.settings.quarantine_after,
             ),
-            run_id=run_id, should_stop=should_stop, on_progress=on_progress, on_checkpoint=on_checkpoint,
+            run_id=run_id,
+            should_stop=should_stop,
+            on_progress=on_progress,
+            heartbeat=heartbeat,
         )
         return runner.run(bottles)
 
@@ -123,7 +133,12 @@ def summarize(plan: Plan, outcome: RunOutcome | None, *, started: float, dry_run
     if outcome is None:
         summary.bottles = [
             BottleOutcome(
-                file=b.file, key=b.key, formula=b.formula, tag=b.tag, sha256=b.sha256, size=b.size,
+                file=b.file,
+                key=b.key,
+                formula=b.formula,
+                tag=b.tag,
+                sha256=b.sha256,
+                size=b.size,
                 status="planned",
             )
             for b in plan.bottles
@@ -139,7 +154,12 @@ def add_outcome(summary: RunSummary, outcome: RunOutcome) -> None:
     summary.bottles.extend(outcome.outcomes)
     summary.bottles.extend(
         BottleOutcome(
-            file=b.file, key=b.key, formula=b.formula, tag=b.tag, sha256=b.sha256, size=b.size,
+            file=b.file,
+            key=b.key,
+            formula=b.formula,
+            tag=b.tag,
+            sha256=b.sha256,
+            size=b.size,
             status="not_started",
         )
         for b in outcome.not_started
@@ -152,5 +172,7 @@ def add_outcome(summary: RunSummary, outcome: RunOutcome) -> None:
     summary.failed += counts["failed"]
     summary.not_started += len(outcome.not_started)
     summary.bytes_downloaded += outcome.bytes_downloaded
-    summary.failures.extend(Failure(file=o.file, error=o.error or "failed") for o in outcome.outcomes if o.status == "failed")
+    summary.failures.extend(
+        Failure(file=o.file, error=o.error or "failed") for o in outcome.outcomes if o.status == "failed"
+    )
     summary.quarantined = sorted(set(summary.quarantined) | set(outcome.quarantined))

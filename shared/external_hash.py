@@ -79,7 +79,9 @@ def _pairs(pairs: list[tuple[Any, Any]], kind: str, extra_invalid: int = 0) -> t
     invalid = extra_invalid
     for file, digest in pairs:
         try:
-            hashes[validate_filename(file)] = validate_sha256(str(digest).lower() if isinstance(digest, str) else digest)
+            hashes[validate_filename(file)] = validate_sha256(
+                str(digest).lower() if isinstance(digest, str) else digest
+            )
         except UnsafeInputError:
             invalid += 1
     if not hashes:

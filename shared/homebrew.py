@@ -47,9 +47,9 @@ class HomebrewClient:
     def __init__(self, settings: Settings, http: HttpClient) -> None:
         self.settings = settings
         self.http = http
-        self.cache_dir = settings.cache_dir or Path(
-            os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")
-        ) / "homebrew-sync"
+        self.cache_dir = (
+            settings.cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "homebrew-sync"
+        )
 
     # --- the formula list ------------------------------------------------------------------------------
 

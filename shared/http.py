@@ -187,9 +187,7 @@ class HttpClient:
         retry = retry or RetryState(self.policy, self.sleep)
         headers: dict[str, str] = dict(GHCR_ANONYMOUS)
         for _ in range(max_hops + 1):
-            response = self.get(
-                url, headers=headers, stream=True, ok=REDIRECT_STATUSES | {200}, retry=retry, what=what
-            )
+            response = self.get(url, headers=headers, stream=True, ok=REDIRECT_STATUSES | {200}, retry=retry, what=what)
             if response.status_code == 200:
                 return response
             location = response.headers.get("Location")

@@ -1,5 +1,7 @@
 """One run at a time: `locks/sync.lock`, created only if absent, with owner, run id and expiry.
 
+A lock whose owner was a process on this machine that is gone (killed) is taken over at once.
+
 An expired lock is taken over with If-Match on its ETag (so two runs cannot both take it over); a lock is
 refreshed at checkpoints and released only by its owner.
 """
@@ -23,6 +25,21 @@ log = logging.getLogger(__name__)
 
 def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_is_dead(owner: str) -> bool:
+    """A lock taken by a process on this machine that no longer exists (killed) need not be waited out."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 @dataclass
@@ -68,11 +85,13 @@ class RunLock:
             self.etag = self.storage.write(LOCK_KEY, self._info().dump(), if_absent=True)
             return
         holder = LockInfo.parse(current.data)
-        if holder is not None and holder.expires_at > datetime.now(UTC):
+        if holder is not None and holder.expires_at > datetime.now(UTC) and not _owner_is_dead(holder.owner):
             raise LockHeldError(
                 f"another run holds the lock (run {holder.run_id} by {holder.owner}, "
                 f"until {holder.expires_at.isoformat()})",
-                owner=holder.owner, run_id=holder.run_id, expires_at=holder.expires_at.isoformat(),
+                owner=holder.owner,
+                run_id=holder.run_id,
+                expires_at=holder.expires_at.isoformat(),
             )
         try:
             self.etag = self.storage.write(LOCK_KEY, self._info().dump(), if_match=current.etag)

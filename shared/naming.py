@@ -158,8 +158,10 @@ class AllowList:
             raise UnsafeInputError(f"refused URL (host {netloc} is not allowed): {url!r}")
         if parts.scheme == "https":
             return url
-        if parts.scheme == "http" and _is_loopback(host) and (
-            host in self.explicit_hosts or netloc in self.explicit_hosts
+        if (
+            parts.scheme == "http"
+            and _is_loopback(host)
+            and (host in self.explicit_hosts or netloc in self.explicit_hosts)
         ):
             return url
         raise UnsafeInputError(f"refused URL (https required; http only for loopback --allow-host): {url!r}")

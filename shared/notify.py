@@ -56,7 +56,9 @@ class RunContext:
     logs: str  # where to look, e.g. /aws/lambda/homebrew-sync-orchestrator
 
 
-def start_message(ctx: RunContext, *, bottles: int, estimated_bytes: int, unknown: int, method: str, dry_run: bool) -> str:
+def start_message(
+    ctx: RunContext, *, bottles: int, estimated_bytes: int, unknown: int, method: str, dry_run: bool
+) -> str:
     lines = [
         "🚀 Homebrew Bottles Sync Started" + (" (dry run)" if dry_run else ""),
         f"Environment: {ctx.environment}",
@@ -104,9 +106,7 @@ def success_message(ctx: RunContext, summary: RunSummary, *, quarantine_after: i
     if summary.not_started:
         lines.append(f"Not started (picked up by the next run): {summary.not_started:,}")
     if summary.quarantined:
-        lines.append(
-            f"Quarantined (failed {quarantine_after}+ runs in a row): " + ", ".join(summary.quarantined[:10])
-        )
+        lines.append(f"Quarantined (failed {quarantine_after}+ runs in a row): " + ", ".join(summary.quarantined[:10]))
     return "\n".join(lines)
 
 

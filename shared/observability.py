@@ -40,8 +40,16 @@ def route_engine_logs() -> None:
     copy_config_to_registered_loggers(source_logger=logger, include={"shared"})
 
 
-def run_metrics(*, planned: int, bytes_planned: int, downloaded: int, bytes_downloaded: int, failed: int,
-                duration_s: float, succeeded: bool) -> dict[str, float]:
+def run_metrics(
+    *,
+    planned: int,
+    bytes_planned: int,
+    downloaded: int,
+    bytes_downloaded: int,
+    failed: int,
+    duration_s: float,
+    succeeded: bool,
+) -> dict[str, float]:
     return {
         "BottlesPlanned": planned,
         "BytesPlanned": bytes_planned,

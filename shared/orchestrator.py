@@ -63,19 +63,44 @@ def orchestrate(
         return _plan_and_dispatch(engine, docs, trigger, dispatcher, notifier, metrics_sink, logs, s3_client, started)
     except Exception as exc:
         lock.release()
-        info = RunInfo(run_id=run_id, trigger=trigger.kind, environment=settings.environment,
-                       date=settings.run_date().isoformat(), route="none", shards=0, planned=0, skipped=0,
-                       estimated_bytes=0)
-        notifier.failure(run_context(settings, info, engine.storage.url, logs), error=str(exc),
-                         duration_s=time.monotonic() - started)
-        metrics_sink(run_metrics(planned=0, bytes_planned=0, downloaded=0, bytes_downloaded=0, failed=0,
-                                 duration_s=time.monotonic() - started, succeeded=False))
+        info = RunInfo(
+            run_id=run_id,
+            trigger=trigger.kind,
+            environment=settings.environment,
+            date=settings.run_date().isoformat(),
+            route="none",
+            shards=0,
+            planned=0,
+            skipped=0,
+            estimated_bytes=0,
+        )
+        notifier.failure(
+            run_context(settings, info, engine.storage.url, logs), error=str(exc), duration_s=time.monotonic() - started
+        )
+        metrics_sink(
+            run_metrics(
+                planned=0,
+                bytes_planned=0,
+                downloaded=0,
+                bytes_downloaded=0,
+                failed=0,
+                duration_s=time.monotonic() - started,
+                succeeded=False,
+            )
+        )
         raise
 
 
 def _plan_and_dispatch(
-    engine: Engine, docs: RunDocuments, trigger: Trigger, dispatcher: Dispatcher, notifier: Notifier,
-    metrics_sink: MetricsSink, logs: str, s3_client: Any, started: float,
+    engine: Engine,
+    docs: RunDocuments,
+    trigger: Trigger,
+    dispatcher: Dispatcher,
+    notifier: Notifier,
+    metrics_sink: MetricsSink,
+    logs: str,
+    s3_client: Any,
+    started: float,
 ) -> dict[str, Any]:
     settings = engine.settings
     external = load_external_hashes(settings, s3_client=s3_client)
@@ -83,20 +108,35 @@ def _plan_and_dispatch(
     route = choose_route(plan.estimated_bytes, settings)
     shards = split_plan(plan.bottles, shard_count(plan.estimated_bytes, settings)) if plan.bottles else []
     info = RunInfo(
-        run_id=trigger.run_id, trigger=trigger.kind, environment=settings.environment, date=plan.date,
-        route=route if shards else "none", shards=len(shards), planned=len(plan.bottles), skipped=plan.skipped,
-        estimated_bytes=plan.estimated_bytes, unknown_sizes=plan.unknown_sizes,
+        run_id=trigger.run_id,
+        trigger=trigger.kind,
+        environment=settings.environment,
+        date=plan.date,
+        route=route if shards else "none",
+        shards=len(shards),
+        planned=len(plan.bottles),
+        skipped=plan.skipped,
+        estimated_bytes=plan.estimated_bytes,
+        unknown_sizes=plan.unknown_sizes,
     )
     result: dict[str, Any] = {
-        "status": "dry_run" if settings.dry_run else "started", "run_id": trigger.run_id,
-        "planned": info.planned, "skipped": info.skipped, "estimated_bytes": info.estimated_bytes,
-        "route": info.route, "shards": info.shards, "external_hashes": len(external.hashes),
+        "status": "dry_run" if settings.dry_run else "started",
+        "run_id": trigger.run_id,
+        "planned": info.planned,
+        "skipped": info.skipped,
+        "estimated_bytes": info.estimated_bytes,
+        "route": info.route,
+        "shards": info.shards,
+        "external_hashes": len(external.hashes),
     }
     if external.error:
         result["external_hash_error"] = external.error
     ctx = run_context(settings, info, engine.storage.url, logs)
     start_text = start_message(
-        ctx, bottles=info.planned, estimated_bytes=info.estimated_bytes, unknown=info.unknown_sizes,
+        ctx,
+        bottles=info.planned,
+        estimated_bytes=info.estimated_bytes,
+        unknown=info.unknown_sizes,
         method={"lambda": "Lambda", "ecs": "ECS Fargate", "none": "nothing to download"}[info.route],
         dry_run=settings.dry_run,
     )

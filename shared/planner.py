@@ -61,7 +61,9 @@ def parse_formulae(raw: list[Any]) -> tuple[list[Formula], list[Rejected]]:
             formulae.append(Formula.model_validate(item))
         except ValidationError as exc:
             name = item.get("name") if isinstance(item, dict) else None
-            rejected.append(Rejected(formula=str(name or "?")[:128], reason=f"invalid API entry: {exc.errors()[0]['msg']}"))
+            rejected.append(
+                Rejected(formula=str(name or "?")[:128], reason=f"invalid API entry: {exc.errors()[0]['msg']}")
+            )
     return formulae, rejected
 
 

@@ -62,7 +62,7 @@ class Runner:
         run_id: str,
         should_stop: Callable[[], bool] = lambda: False,
         on_progress: Callable[[ProgressEvent], None] | None = None,
-        on_checkpoint: Callable[[], None] | None = None,
+        heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self.storage = storage
         self.transfer = transfer
@@ -71,7 +71,7 @@ class Runner:
         self.run_id = run_id
         self.should_stop = should_stop
         self.on_progress = on_progress
-        self.on_checkpoint = on_checkpoint
+        self.heartbeat = heartbeat
         self._stop_requested_at: float | None = None
         self._stop = threading.Event()
 
@@ -87,7 +87,7 @@ class Runner:
         pending: dict[str, BottleRecord] = {}
         total_bytes = sum({b.sha256: b.size or 0 for b in bottles if b.copy_from is None}.values())
         done_bytes = 0
-        last_checkpoint = time.monotonic()
+        last_checkpoint = last_heartbeat = time.monotonic()
         queue = iter(groups)
         in_flight: dict[Future[list[tuple[PlannedBottle, BottleOutcome]]], list[PlannedBottle]] = {}
         with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="bottle") as pool:
@@ -116,19 +116,28 @@ class Runner:
                 if finished and self.on_progress:
                     self.on_progress(
                         ProgressEvent(
-                            done=len(result.outcomes), total=len(bottles), bytes_done=done_bytes,
-                            bytes_total=total_bytes, failed=sum(o.status == "failed" for o in result.outcomes),
+                            done=len(result.outcomes),
+                            total=len(bottles),
+                            bytes_done=done_bytes,
+                            bytes_total=total_bytes,
+                            failed=sum(o.status == "failed" for o in result.outcomes),
                         )
                     )
-                if stopping and self._stop_requested_at is not None:
-                    if time.monotonic() - self._stop_requested_at > self.options.stop_grace_s:
-                        self.transfer.abort_all()
-                due = len(pending) >= self.options.checkpoint_every or (
-                    pending and time.monotonic() - last_checkpoint >= self.options.checkpoint_seconds
-                )
-                if due:
+                now = time.monotonic()
+                if (
+                    stopping
+                    and self._stop_requested_at is not None
+                    and now - self._stop_requested_at > self.options.stop_grace_s
+                ):
+                    self.transfer.abort_all()
+                if len(pending) >= self.options.checkpoint_every or (
+                    pending and now - last_checkpoint >= self.options.checkpoint_seconds
+                ):
                     self._checkpoint(pending)
-                    last_checkpoint = time.monotonic()
+                    last_checkpoint = now
+                if self.heartbeat and now - last_heartbeat >= self.options.checkpoint_seconds:
+                    self.heartbeat()  # keeps the run lock alive through long transfers
+                    last_heartbeat = now
             result.not_started.extend(b for group in queue for b in group)
         result.quarantined = self._final_checkpoint(pending, result.outcomes)
         return result
@@ -216,8 +225,6 @@ class Runner:
             return
         for file in records:
             pending.pop(file, None)
-        if self.on_checkpoint:
-            self.on_checkpoint()
         log.info("checkpoint", extra={"recorded": len(records)})
 
     def _final_checkpoint(self, pending: dict[str, BottleRecord], outcomes: list[BottleOutcome]) -> list[str]:
@@ -242,9 +249,7 @@ class Runner:
                     last_run_id=self.run_id,
                     first_failed_at=previous.first_failed_at if previous else now,
                 )
-            quarantined[:] = sorted(
-                f for f in failed if state.failures[f].count >= self.options.quarantine_after
-            )
+            quarantined[:] = sorted(f for f in failed if state.failures[f].count >= self.options.quarantine_after)
 
         if records or succeeded or failed:
             self.state.commit(update)
@@ -276,8 +281,14 @@ def _record(bottle: PlannedBottle, outcome: BottleOutcome) -> BottleRecord:
 
 def _outcome(bottle: PlannedBottle, status: str, *, size: int | None = None, error: str | None = None) -> BottleOutcome:
     return BottleOutcome(
-        file=bottle.file, key=bottle.key, formula=bottle.formula, tag=bottle.tag, sha256=bottle.sha256,
-        size=size if size is not None else bottle.size, status=status, error=error,  # type: ignore[arg-type]
+        file=bottle.file,
+        key=bottle.key,
+        formula=bottle.formula,
+        tag=bottle.tag,
+        sha256=bottle.sha256,
+        size=size if size is not None else bottle.size,
+        status=status,
+        error=error,  # type: ignore[arg-type]
     )
 
 

@@ -138,5 +138,5 @@ def parse_trigger(event: Any, request_id: str) -> Trigger:
         raise ConfigError(f"invalid trigger event: {problems}") from None
     raise ConfigError(
         "unrecognised event: expected an EventBridge 'Scheduled Event', a 'Manual Sync' event from "
-        "source homebrew.sync, or a payload with \"source\": \"manual\""
+        'source homebrew.sync, or a payload with "source": "manual"'
     )

@@ -40,8 +40,13 @@ class WorkerReport:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "run_id": self.run_id, "shard": self.shard, "piece": self.piece, "downloaded": self.downloaded,
-            "failed": self.failed, "not_started": self.not_started, "continuation": self.continuation_key,
+            "run_id": self.run_id,
+            "shard": self.shard,
+            "piece": self.piece,
+            "downloaded": self.downloaded,
+            "failed": self.failed,
+            "not_started": self.not_started,
+            "continuation": self.continuation_key,
             "finished": self.finished_run is not None,
         }
 
@@ -53,7 +58,9 @@ def run_lock(engine: Engine, run_id: str) -> RunLock:
 
 def run_context(settings: Settings, info: RunInfo, storage_url: str, logs: str) -> RunContext:
     location = f"{storage_url.rstrip('/')}/{info.date}/" if settings.layout == "dated" else f"{storage_url}/"
-    return RunContext(environment=settings.environment, date=info.date, run_id=info.run_id, location=location, logs=logs)
+    return RunContext(
+        environment=settings.environment, date=info.date, run_id=info.run_id, location=location, logs=logs
+    )
 
 
 def run_worker(
@@ -76,24 +83,34 @@ def run_worker(
         log.warning("run lock not held by this run; continuing (state writes are compare-and-swap)")
     started = time.monotonic()
     outcome = engine.execute(
-        shard.bottles, run_id, should_stop=should_stop, on_progress=on_progress,
-        on_checkpoint=lock.refresh,
+        shard.bottles,
+        run_id,
+        should_stop=should_stop,
+        on_progress=on_progress,
+        heartbeat=lock.refresh,
     )
     piece = RunSummary(run_id=run_id)
     add_outcome(piece, outcome)
     piece.duration_s = round(time.monotonic() - started, 3)
     report = WorkerReport(
-        run_id=run_id, shard=shard.shard, piece=shard.piece, downloaded=piece.downloaded,
-        failed=piece.failed, not_started=piece.not_started,
+        run_id=run_id,
+        shard=shard.shard,
+        piece=shard.piece,
+        downloaded=piece.downloaded,
+        failed=piece.failed,
+        not_started=piece.not_started,
     )
     if outcome.not_started and can_continue:
         piece.bottles = [b for b in piece.bottles if b.status != "not_started"]
         piece.not_started = 0
         docs.write_result(shard, piece)
-        rest = Shard(run_id=run_id, shard=shard.shard, shards=shard.shards, piece=shard.piece + 1,
-                     bottles=outcome.not_started)
+        rest = Shard(
+            run_id=run_id, shard=shard.shard, shards=shard.shards, piece=shard.piece + 1, bottles=outcome.not_started
+        )
         report.continuation_key = docs.write_shard(rest)
-        log.info("handing the rest to a continuation", extra={"remaining": len(rest.bottles), "key": report.continuation_key})
+        log.info(
+            "handing the rest to a continuation", extra={"remaining": len(rest.bottles), "key": report.continuation_key}
+        )
         return report
     docs.write_result(shard, piece)
     docs.mark_done(shard)
@@ -124,8 +141,12 @@ def finish_run(
     quarantined_only = {f.file for f in summary.failures} <= set(summary.quarantined)
     metrics_sink(
         run_metrics(
-            planned=summary.planned, bytes_planned=summary.estimated_bytes, downloaded=summary.downloaded,
-            bytes_downloaded=summary.bytes_downloaded, failed=summary.failed, duration_s=summary.duration_s,
+            planned=summary.planned,
+            bytes_planned=summary.estimated_bytes,
+            downloaded=summary.downloaded,
+            bytes_downloaded=summary.bytes_downloaded,
+            failed=summary.failed,
+            duration_s=summary.duration_s,
             succeeded=summary.not_started == 0 and quarantined_only,
         )
     )

@@ -25,7 +25,11 @@ def formula(
     if not isinstance(tags, dict):
         tags = {tag: sha(f"{name}-{version}-{tag}") for tag in tags}
     files = {
-        tag: {"cellar": ":any", "url": f"https://ghcr.io/v2/homebrew/core/{name}/blobs/sha256:{digest}", "sha256": digest}
+        tag: {
+            "cellar": ":any",
+            "url": f"https://ghcr.io/v2/homebrew/core/{name}/blobs/sha256:{digest}",
+            "sha256": digest,
+        }
         for tag, digest in tags.items()
     }
     return {
@@ -42,6 +46,10 @@ def formula(
 
 def record(file: str, digest: str, key: str | None = None, formula_name: str = "x", size: int = 10) -> BottleRecord:
     return BottleRecord(
-        sha256=digest, size=size, key=key or f"2025-01-01/{file}", formula=formula_name, tag="arm64_sonoma",
+        sha256=digest,
+        size=size,
+        key=key or f"2025-01-01/{file}",
+        formula=formula_name,
+        tag="arm64_sonoma",
         downloaded_at="2025-01-01",
     )

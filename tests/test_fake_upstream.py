@@ -575,9 +575,7 @@ def test_fake_webhook_records_messages_and_fails_on_demand():
         ]}, timeout=5)  # fmt: skip
         assert ok.status_code == 200 and ok.text == "ok"
         hook.fail_next(2, status=503)
-        statuses = [
-            requests.post(hook.url, json={"text": f"retry {i}"}, timeout=5).status_code for i in range(3)
-        ]
+        statuses = [requests.post(hook.url, json={"text": f"retry {i}"}, timeout=5).status_code for i in range(3)]
         assert statuses == [503, 503, 200]
         assert len(hook.messages) == 2 and hook.messages[1] == {"text": "retry 2"}
         assert hook.texts() == ["sync done", "*42* bottles", "run 7", "retry 2"]

@@ -8,6 +8,7 @@ after the whole-object sha256 matched and aborted otherwise. The sha256 is kept 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -49,9 +50,7 @@ def _code(exc: ClientError) -> str:
 
 
 class S3Storage:
-    def __init__(
-        self, client: Any, bucket: str, prefix: str = "", *, part_size: int = 8 << 20
-    ) -> None:
+    def __init__(self, client: Any, bucket: str, prefix: str = "", *, part_size: int = 8 << 20) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
@@ -84,8 +83,12 @@ class S3Storage:
             extra["IfNoneMatch"] = "*"
         try:
             response = self.client.put_object(
-                Bucket=self.bucket, Key=self._key(key), Body=data, ContentType="application/json",
-                ChecksumSHA256=_b64(hashlib.sha256(data).hexdigest()), **extra,
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Body=data,
+                ContentType="application/json",
+                ChecksumSHA256=_b64(hashlib.sha256(data).hexdigest()),
+                **extra,
             )
         except ClientError as exc:
             if _code(exc) in _PRECONDITION_CODES:
@@ -119,8 +122,12 @@ class S3Storage:
         check.verify()
         try:
             self.client.put_object(
-                Bucket=self.bucket, Key=full_key, Body=bytes(buffer), ChecksumSHA256=_b64(sha256),
-                Metadata={SHA256_METADATA: sha256}, ContentType="application/gzip",
+                Bucket=self.bucket,
+                Key=full_key,
+                Body=bytes(buffer),
+                ChecksumSHA256=_b64(sha256),
+                Metadata={SHA256_METADATA: sha256},
+                ContentType="application/gzip",
             )
         except ClientError as exc:
             if _code(exc) in {"BadDigest", "InvalidDigest", "XAmzContentChecksumMismatch"}:
@@ -134,8 +141,11 @@ class S3Storage:
         self, full_key: str, sha256: str, check: DigestCheck, buffer: bytearray, stream: Iterator[bytes]
     ) -> None:
         upload = self.client.create_multipart_upload(
-            Bucket=self.bucket, Key=full_key, ChecksumAlgorithm="SHA256",
-            Metadata={SHA256_METADATA: sha256}, ContentType="application/gzip",
+            Bucket=self.bucket,
+            Key=full_key,
+            ChecksumAlgorithm="SHA256",
+            Metadata={SHA256_METADATA: sha256},
+            ContentType="application/gzip",
         )
         upload_id = upload["UploadId"]
         parts: list[dict[str, Any]] = []
@@ -158,10 +168,9 @@ class S3Storage:
                 Bucket=self.bucket, Key=full_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
         except BaseException as exc:
-            try:
+            # an upload that slips through is removed by the bucket's abort-incomplete-uploads rule
+            with contextlib.suppress(ClientError, BotoCoreError):
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key, UploadId=upload_id)
-            except (ClientError, BotoCoreError):
-                pass  # the bucket lifecycle aborts incomplete uploads that slip through
             if isinstance(exc, ClientError | BotoCoreError):
                 raise StorageError(f"cannot store {full_key}: {exc}", file=check.what) from exc
             raise
@@ -169,7 +178,11 @@ class S3Storage:
     def _upload_part(self, full_key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
         checksum = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
         response = self.client.upload_part(
-            Bucket=self.bucket, Key=full_key, UploadId=upload_id, PartNumber=number, Body=data,
+            Bucket=self.bucket,
+            Key=full_key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data,
             ChecksumSHA256=checksum,
         )
         return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
@@ -180,7 +193,9 @@ class S3Storage:
             raise IntegrityError(f"copy source {source_key} does not hold sha256 {sha256}", file=key)
         try:
             self.client.copy(
-                {"Bucket": self.bucket, "Key": self._key(source_key)}, self.bucket, self._key(key),
+                {"Bucket": self.bucket, "Key": self._key(source_key)},
+                self.bucket,
+                self._key(key),
                 ExtraArgs={"MetadataDirective": "COPY"},
             )
         except (ClientError, BotoCoreError) as exc:

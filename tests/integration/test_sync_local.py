@@ -114,8 +114,16 @@ def test_redirect_to_a_host_not_allowed_is_refused_and_nothing_stored(upstream, 
     from tests.integration.conftest import run_cli
 
     root = tmp_path / "mirror"
-    args = ["--api-url", upstream.api_url, "--registry-url", upstream.registry_url,
-            "--signing-key", upstream.public_key_path, "--allow-host", upstream.main_host]
+    args = [
+        "--api-url",
+        upstream.api_url,
+        "--registry-url",
+        upstream.registry_url,
+        "--signing-key",
+        upstream.public_key_path,
+        "--allow-host",
+        upstream.main_host,
+    ]
     result = run_cli("sync", "--dest", str(root), "--json", *args)
     assert result.code == 1
     assert result.json["downloaded"] == 0 and result.json["failed"] > 0

@@ -91,8 +91,12 @@ SAFE_SEGMENT = set(string.ascii_letters + string.digits + "@+._-")
 
 @settings(max_examples=400, deadline=None)
 @given(
-    name=st.text(max_size=40), version=st.text(max_size=20), tag=st.text(max_size=20),
-    revision=st.integers(-2, 20), rebuild=st.integers(-2, 20), layout=st.sampled_from(["dated", "flat"]),
+    name=st.text(max_size=40),
+    version=st.text(max_size=20),
+    tag=st.text(max_size=20),
+    revision=st.integers(-2, 20),
+    rebuild=st.integers(-2, 20),
+    layout=st.sampled_from(["dated", "flat"]),
 )
 def test_key_builder_rejects_or_produces_a_safe_key(name, version, tag, revision, rebuild, layout):
     try:
@@ -110,7 +114,9 @@ ALLOW = AllowList.build([REGISTRY, "https://formulae.brew.sh/api"], ["127.0.0.1:
 
 
 @settings(max_examples=400, deadline=None)
-@given(name=st.text(max_size=30), sha=st.text(max_size=70), root=st.sampled_from([REGISTRY, "http://127.0.0.1:8080/v2"]))
+@given(
+    name=st.text(max_size=30), sha=st.text(max_size=70), root=st.sampled_from([REGISTRY, "http://127.0.0.1:8080/v2"])
+)
 def test_url_builder_rejects_or_produces_an_allowed_url(name, sha, root):
     try:
         url = ALLOW.check(blob_url(root, image_name(name), sha))

@@ -58,10 +58,12 @@ def test_disabled_formulae_are_skipped_and_revision_rebuild_named():
 def test_state_with_same_sha_is_skipped_and_changed_sha_is_replanned():
     raw = [formula("a", tags=["arm64_sonoma"]), formula("b", tags=["arm64_sonoma"])]
     a_file, b_file = "a-1.0.arm64_sonoma.bottle.tar.gz", "b-1.0.arm64_sonoma.bottle.tar.gz"
-    state = StateFile(bottles={
-        a_file: record(a_file, sha("a-1.0-arm64_sonoma")),
-        b_file: record(b_file, sha("an older build of b")),
-    })
+    state = StateFile(
+        bottles={
+            a_file: record(a_file, sha("a-1.0-arm64_sonoma")),
+            b_file: record(b_file, sha("an older build of b")),
+        }
+    )
     p = plan(raw, state, PlanOptions(platforms=["arm64_sonoma"], day=date(2025, 7, 28)))
     assert files(p) == [b_file]
     assert p.bottles[0].reason == "changed"
@@ -131,10 +133,14 @@ def test_sizes_are_estimated_only_for_what_is_downloaded():
 
 
 def test_sanity_floor_refuses_a_truncated_api():
-    state = StateFile(bottles={
-        f"f{i}-1.0.arm64_sonoma.bottle.tar.gz": record(f"f{i}-1.0.arm64_sonoma.bottle.tar.gz", sha(str(i)), formula_name=f"f{i}")
-        for i in range(20)
-    })
+    state = StateFile(
+        bottles={
+            f"f{i}-1.0.arm64_sonoma.bottle.tar.gz": record(
+                f"f{i}-1.0.arm64_sonoma.bottle.tar.gz", sha(str(i)), formula_name=f"f{i}"
+            )
+            for i in range(20)
+        }
+    )
     few = [formula(f"f{i}", tags=["arm64_sonoma"]) for i in range(5)]
     with pytest.raises(SanityFloorError, match="5 of the 20"):
         plan(few, state)

@@ -38,7 +38,9 @@ def test_newest_macos_tags_orders_release_then_apple_silicon():
 def test_resolve_platforms_expands_latest_and_deduplicates():
     tags = {"arm64_tahoe", "arm64_sequoia", "sequoia"}
     assert resolve_platforms(["latest:2", "arm64_tahoe", "monterey"], tags) == [
-        "arm64_tahoe", "arm64_sequoia", "monterey",
+        "arm64_tahoe",
+        "arm64_sequoia",
+        "monterey",
     ]
 
 

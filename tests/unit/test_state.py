@@ -1,5 +1,6 @@
 """State file: validation that fails closed, migration, compare-and-swap, backups; and the run lock."""
 
+import contextlib
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -59,7 +60,10 @@ def test_every_write_keeps_the_previous_good_version(storage):
 
 
 def test_v1_format_is_migrated():
-    v1 = {"last_updated": "2025-07-21T03:00:00Z", "bottles": {FILE: {"sha256": sha("1"), "download_date": "2025-07-21", "file_size": 5}}}
+    v1 = {
+        "last_updated": "2025-07-21T03:00:00Z",
+        "bottles": {FILE: {"sha256": sha("1"), "download_date": "2025-07-21", "file_size": 5}},
+    }
     state = parse_state(json.dumps(v1).encode())
     entry = state.bottles[FILE]
     assert (entry.key, entry.size, entry.formula, entry.tag) == (f"2025-07-21/{FILE}", 5, "curl", "arm64_sonoma")
@@ -74,10 +78,8 @@ def test_concurrent_checkpoints_from_the_same_etag_merge_to_the_union(storage):
     def worker(name):
         def update(state):
             state.bottles[f"{name}-1.0.all.bottle.tar.gz"] = record(f"{name}-1.0.all.bottle.tar.gz", sha(name))
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=2)  # both have read the same version before either writes
-            except threading.BrokenBarrierError:
-                pass
 
         store.commit(update)
 
@@ -131,3 +133,21 @@ def test_a_worker_of_the_same_run_adopts_the_lock(storage):
     worker.release()
     assert storage.read(LOCK_KEY) is None
     assert not RunLock(storage, owner="x", run_id="r9", ttl_s=60).adopt()
+
+
+def test_lock_of_a_killed_local_process_is_taken_over(storage):
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    owner = f"{socket.gethostname()}:{dead.stdout.strip()}:abcd"
+    storage.write(LOCK_KEY, LockInfo(owner, "r1", datetime.now(UTC) + timedelta(hours=1)).dump())
+    RunLock(storage, owner="b", run_id="r2", ttl_s=3600).acquire()
+    assert LockInfo.parse(storage.read(LOCK_KEY).data).owner == "b"
+    # a live owner on this machine is respected
+    storage.write(
+        LOCK_KEY, LockInfo(f"{socket.gethostname()}:1:x", "r3", datetime.now(UTC) + timedelta(hours=1)).dump()
+    )
+    with pytest.raises(LockHeldError):
+        RunLock(storage, owner="c", run_id="r4", ttl_s=3600).acquire()

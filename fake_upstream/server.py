@@ -1,0 +1,647 @@
+"""FakeUpstream: formulae.brew.sh and ghcr.io on one local port, ghcr's blob CDN on another.
+
+Two real HTTP servers, because the behaviours a mirror must get right are HTTP behaviours: the
+Bearer header ghcr wants, the 307 to another host that must not receive that header, gzip and
+conditional requests on the API, and the failures injected through `faults`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import hmac
+import json
+import math
+import os
+import re
+import secrets
+import socket
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from fake_upstream import jws, oci
+from fake_upstream.catalogue import (
+    BLOCK,
+    BlobSpec,
+    Catalogue,
+    generate_catalogue,
+    image_name,
+    iter_blob_bytes,
+)
+from fake_upstream.faults import API_KEY, BLOB_HOST_KINDS, REGISTRY_BLOB_KINDS, Faults
+
+ANONYMOUS_BEARER = "Bearer QQ=="  # base64("A"): ghcr's anonymous token (homebrew.md section 3)
+REGISTRY_PREFIX = "/v2/homebrew/core/"
+_BLOB_PATH = re.compile(r"/ghcr1/blobs/sha256:([0-9a-f]{64})")
+_WRONG_BYTES_XOR = 0x5A5A_5A5A_5A5A_5A5A
+_URL_TTL = 600
+
+
+@dataclass
+class RequestRecord:
+    """One request as the upstream saw it. Also readable as a mapping (record["status"])."""
+
+    host: str  # "main" (API + registry) or "blob" (the redirect target)
+    method: str
+    path: str
+    status: int
+    headers: dict[str, str]
+    sha256: str | None = None
+    bytes_sent: int = 0
+    completed: bool = True
+    note: str = ""
+    time: float = field(default_factory=time.time)
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
+
+
+@dataclass(frozen=True)
+class _ApiDocument:
+    identity: bytes
+    gzipped: bytes
+    etag: str
+    last_modified: int
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer that can close its live connections, so stop() never waits on a client."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address, handler, upstream: FakeUpstream) -> None:
+        self.upstream = upstream
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request, client_address):
+        # Clients hanging up mid-body is normal in fault tests: stay quiet about socket errors only.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-upstream"
+    timeout = 120
+    host_label = ""
+
+    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
+        pass
+
+    @property
+    def up(self) -> FakeUpstream:
+        return self.server.upstream  # type: ignore[attr-defined]
+
+    def do_GET(self):
+        self._dispatch()
+
+    def do_HEAD(self):
+        self._dispatch()
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self._start()
+        self._error(405, "UNSUPPORTED", "method not allowed")
+
+    def _start(self) -> None:
+        self._record: RequestRecord | None = None
+        self._sha: str | None = None
+        self._note = ""
+
+    def _open_record(self, status: int, completed: bool) -> RequestRecord:
+        """Log the request as its response starts, so a client never sees an answer it can't find
+        in `requests`; streaming updates bytes_sent/completed in place."""
+        record = RequestRecord(
+            host=self.host_label,
+            method=self.command,
+            path=self.path,
+            status=status,
+            headers=dict(self.headers.items()),
+            sha256=self._sha,
+            completed=completed,
+            note=self._note,
+        )
+        self._record = record
+        self.up._log(record)
+        return record
+
+    def _dispatch(self) -> None:
+        self._start()
+        try:
+            self._route()
+        except OSError:  # the client hung up, timed out, or stop() cut the connection
+            self.close_connection = True
+            if self._record is not None:
+                self._record.completed = False
+        if self._record is None:
+            self._open_record(0, completed=False)
+
+    def _route(self) -> None:
+        raise NotImplementedError
+
+    def _send(self, status: int, body: bytes = b"", content_type: str = "application/json", headers=None) -> None:
+        with_body = self.command != "HEAD" and status != 304 and bool(body)
+        record = self._open_record(status, completed=True)
+        record.bytes_sent = len(body) if with_body else 0
+        self.send_response(status)
+        if status != 304:
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+
+    def _error(self, status: int, code: str, message: str, headers=None, detail=None) -> None:
+        error: dict = {"code": code, "message": message}
+        if detail is not None:
+            error["detail"] = detail
+        self._send(status, json.dumps({"errors": [error]}).encode(), headers=headers)
+
+
+class _MainHandler(_Handler):
+    """formulae.brew.sh (/api/...) and ghcr.io (/v2/...)."""
+
+    host_label = "main"
+
+    def _route(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/api/formula.json":
+            self._api("json")
+        elif path == "/api/formula.jws.json":
+            self._api("jws")
+        elif path == "/token":
+            self._send(200, json.dumps({"token": "QQ==", "access_token": "QQ=="}).encode())
+        elif path in ("/v2", "/v2/"):
+            if self._authorized("*"):
+                self._send(200, b"{}")
+        elif path.startswith(REGISTRY_PREFIX):
+            rest = path[len(REGISTRY_PREFIX) :]
+            if "/manifests/" in rest:
+                self._manifest(*rest.rsplit("/manifests/", 1))
+            elif "/blobs/" in rest:
+                self._registry_blob(*rest.rsplit("/blobs/", 1))
+            else:
+                self._error(404, "NAME_UNKNOWN", "repository name not known to registry")
+        else:
+            self._send(404, b"Not Found", content_type="text/plain")
+
+    # ---- API -------------------------------------------------------------------------------
+
+    def _api(self, kind: str) -> None:
+        fault = self.up.faults.take([API_KEY], ["api_error"])
+        if fault:
+            self._note = "fault:api_error"
+            self._send(int(fault.params["status"]), b"Service Unavailable", content_type="text/plain")
+            return
+        if kind == "jws" and not self.up.signing:
+            self._send(404, b"Not Found", content_type="text/plain")
+            return
+        doc = self.up._api_document(kind)
+        headers = {
+            "ETag": doc.etag,
+            "Last-Modified": formatdate(doc.last_modified, usegmt=True),
+            "Cache-Control": "public, max-age=600",
+            "Vary": "Accept-Encoding",
+        }
+        if self._not_modified(doc):
+            self._send(304, headers=headers)
+            return
+        body = doc.identity
+        if _accepts_gzip(self.headers.get("Accept-Encoding", "")):
+            body = doc.gzipped
+            headers["Content-Encoding"] = "gzip"
+        self._send(200, body, headers=headers)
+
+    def _not_modified(self, doc: _ApiDocument) -> bool:
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:
+            tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+            return "*" in tags or doc.etag in tags
+        ims = self.headers.get("If-Modified-Since")
+        if ims:
+            try:
+                since = parsedate_to_datetime(ims).timestamp()
+            except (TypeError, ValueError):
+                return False
+            return doc.last_modified <= since
+        return False
+
+    # ---- registry ----------------------------------------------------------------------------
+
+    def _authorized(self, image: str) -> bool:
+        if self.headers.get("Authorization") == ANONYMOUS_BEARER:
+            return True
+        realm = f"http://{self.up.main_host}/token"
+        challenge = f'Bearer realm="{realm}",service="ghcr.io",scope="repository:homebrew/core/{image}:pull"'
+        self._error(401, "UNAUTHORIZED", "authentication required", headers={"WWW-Authenticate": challenge})
+        return False
+
+    def _manifest(self, image: str, reference: str) -> None:
+        if not self._authorized(image):
+            return
+        catalogue = self.up.catalogue
+        name = catalogue.name_for_image(image)
+        releases = catalogue.releases_for_image(image)
+        if name is None and not releases:
+            self._error(404, "NAME_UNKNOWN", "repository name not known to registry")
+            return
+        keys = {image, *(r.name for r in releases)} | ({name} if name else set())
+        fault = self.up.faults.take(keys, ["manifest_error"])
+        if fault:
+            self._note = "fault:manifest_error"
+            self._error(int(fault.params["status"]), "UNAVAILABLE", "service unavailable")
+            return
+        if reference.startswith("sha256:"):
+            for release in releases:
+                doc = oci.build_index(release)
+                if reference in doc.manifests:
+                    self._send(
+                        200,
+                        doc.manifests[reference],
+                        oci.MANIFEST_MEDIA_TYPE,
+                        {"Docker-Content-Digest": reference},
+                    )
+                    return
+                if reference == doc.digest:
+                    self._send(200, doc.body, oci.INDEX_MEDIA_TYPE, {"Docker-Content-Digest": reference})
+                    return
+            self._error(404, "MANIFEST_UNKNOWN", "manifest unknown")
+            return
+        release = catalogue.release(image, reference)
+        if release is None:
+            self._error(404, "MANIFEST_UNKNOWN", "manifest unknown")
+            return
+        doc = oci.build_index(release)
+        self._send(200, doc.body, oci.INDEX_MEDIA_TYPE, {"Docker-Content-Digest": doc.digest})
+
+    def _registry_blob(self, image: str, digest: str) -> None:
+        if not self._authorized(image):
+            return
+        sha = digest.removeprefix("sha256:")
+        self._sha = sha
+        if not digest.startswith("sha256:") or self.up.catalogue.blob_image(sha) != image:
+            self._error(404, "BLOB_UNKNOWN", "blob unknown to registry")
+            return
+        fault = self.up.faults.take([sha], REGISTRY_BLOB_KINDS)
+        if fault:
+            self._note = f"fault:{fault.kind}"
+            if fault.kind == "rate_limit":
+                retry_after = str(math.ceil(float(fault.params["retry_after"])))
+                self._error(429, "TOOMANYREQUESTS", "rate limit exceeded", headers={"Retry-After": retry_after})
+            elif fault.kind == "rate_limit_body":
+                detail = {"retry_after": fault.params["retry_after"]}
+                self._error(429, "TOOMANYREQUESTS", "rate limit exceeded", detail=detail)
+            else:
+                self._error(int(fault.params["status"]), "UNKNOWN", "internal server error")
+            return
+        self._send(307, b"", content_type="text/plain", headers={"Location": self.up.signed_blob_url(sha)})
+
+
+class _BlobHandler(_Handler):
+    """pkg-containers.githubusercontent.com: signed URLs, raw bytes, no Authorization accepted."""
+
+    host_label = "blob"
+
+    def _route(self) -> None:
+        split = urlsplit(self.path)
+        if "Authorization" in self.headers:
+            # A client that forwards ghcr's Bearer header across hosts leaks it; refuse loudly.
+            self._note = "authorization refused"
+            self._send(400, b"Authorization header is not allowed on this host", content_type="text/plain")
+            return
+        match = _BLOB_PATH.fullmatch(split.path)
+        if not match:
+            self._send(404, b"BlobNotFound", content_type="text/plain")
+            return
+        sha = self._sha = match.group(1)
+        if not self.up._verify_signature(sha, parse_qs(split.query)):
+            self._send(403, b"AuthenticationFailed", content_type="text/plain")
+            return
+        try:
+            spec = self.up.catalogue.blob(sha)
+        except KeyError:
+            self._send(404, b"BlobNotFound", content_type="text/plain")
+            return
+        span = _parse_range(self.headers.get("Range"), spec.size)
+        if span is None:
+            self._send(416, b"", content_type="text/plain", headers={"Content-Range": f"bytes */{spec.size}"})
+            return
+        start, stop, partial = span
+        fault = self.up.faults.take([sha], BLOB_HOST_KINDS) if self.command == "GET" else None
+        self._note = f"fault:{fault.kind}" if fault else ""
+        status = 206 if partial else 200
+        self._expected = stop - start
+        self._open_record(status, completed=self.command == "HEAD" or stop == start)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(stop - start))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", f'"0x{sha[:16].upper()}"')
+        if partial:
+            self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{spec.size}")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        self._stream(spec, start, stop, fault)
+
+    def _write(self, piece: bytes, may_complete: bool = True) -> None:
+        # Account before writing: once the client holds the last byte, the log already says so.
+        record = self._record
+        record.bytes_sent += len(piece)
+        record.completed = may_complete and record.bytes_sent >= self._expected
+        try:
+            self.wfile.write(piece)
+        except OSError:
+            record.bytes_sent -= len(piece)
+            record.completed = False
+            raise
+
+    def _abort(self) -> None:
+        self._record.completed = False
+        self.close_connection = True
+
+    def _stream(self, spec: BlobSpec, start: int, stop: int, fault) -> None:
+        stopping = self.up._stop_event
+        kind = fault.kind if fault else ""
+        if kind == "wrong_bytes":
+            spec = BlobSpec(spec.size, spec.seed ^ _WRONG_BYTES_XOR)
+        if kind == "truncated":
+            # Full Content-Length promised, half delivered, then the connection closes.
+            for piece in iter_blob_bytes(spec, BLOCK, start, start + (stop - start) // 2):
+                self._write(piece, may_complete=False)
+            self._abort()
+            return
+        pos = start
+        if kind == "stall":
+            prefix = min(int(fault.params["prefix_bytes"]), stop - start)
+            for piece in iter_blob_bytes(spec, BLOCK, start, start + prefix):
+                self._write(piece)
+            self.wfile.flush()
+            pos = start + prefix
+            if stopping.wait(float(fault.params["seconds"])):
+                self._abort()
+                return
+        if kind == "slow_drip":
+            interval = float(fault.params["interval"])
+            for piece in iter_blob_bytes(spec, max(1, int(fault.params["chunk"])), pos, stop):
+                self._write(piece)
+                if stopping.wait(interval):
+                    self._abort()
+                    return
+            return
+        for piece in iter_blob_bytes(spec, BLOCK, pos, stop):
+            if stopping.is_set():
+                self._abort()
+                return
+            self._write(piece)
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.split(","):
+        token, _, params = part.strip().partition(";")
+        if token.strip().lower() in ("gzip", "*"):
+            q = params.strip()
+            return not (q.startswith("q=") and float(q[2:] or 0) == 0)
+    return False
+
+
+def _parse_range(header: str | None, size: int) -> tuple[int, int, bool] | None:
+    """(start, stop, partial) for a single `bytes=` range; None when unsatisfiable."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return 0, size, False
+    first, _, last = header[len("bytes=") :].strip().partition("-")
+    try:
+        if first == "":
+            length = int(last)
+            start, stop = max(0, size - length), size
+        else:
+            start = int(first)
+            stop = min(size, int(last) + 1) if last else size
+    except ValueError:
+        return 0, size, False
+    if start >= size or start >= stop:
+        return None
+    return start, stop, True
+
+
+class FakeUpstream:
+    """Serves a Catalogue as formulae.brew.sh + ghcr.io (main host) and ghcr's blob CDN (blob host).
+
+    with FakeUpstream(generate_catalogue(40)) as up:
+        requests.get(up.api_url + "/formula.json")
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue | None = None,
+        *,
+        signing: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        blob_port: int = 0,
+        faults: Faults | None = None,
+    ) -> None:
+        self.catalogue = catalogue if catalogue is not None else generate_catalogue(40)
+        self.signing = signing
+        self.faults = faults if faults is not None else Faults()
+        self.host = host
+        self._requested_ports = (port, blob_port)
+        self._servers: list[_Server] = []
+        self._threads: list[threading.Thread] = []
+        self._stop_event = threading.Event()
+        self._log_lock = threading.Lock()
+        self._records: list[RequestRecord] = []
+        self._doc_lock = threading.Lock()
+        self._docs: dict[tuple, _ApiDocument] = {}
+        self._secret = secrets.token_bytes(32)
+        self.public_key_path: str | None = None
+        self.port = 0
+        self.blob_port = 0
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> FakeUpstream:
+        if self._servers:
+            return self
+        self._stop_event.clear()
+        main = _Server((self.host, self._requested_ports[0]), _MainHandler, self)
+        blob = _Server((self.host, self._requested_ports[1]), _BlobHandler, self)
+        self._servers = [main, blob]
+        self.port = main.server_address[1]
+        self.blob_port = blob.server_address[1]
+        fd, path = tempfile.mkstemp(prefix="fake-upstream-", suffix=".pem")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(self.public_key_pem)
+        self.public_key_path = path
+        for server, label in ((main, "main"), (blob, "blob")):
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"fake-upstream-{label}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        """Stop both servers promptly, cutting stalled and idle connections."""
+        self._stop_event.set()
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.shutdown()
+        for server in servers:
+            server.close_connections()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=1)
+        self._threads = []
+        if self.public_key_path:
+            with contextlib.suppress(OSError):
+                os.unlink(self.public_key_path)
+            self.public_key_path = None
+
+    def __enter__(self) -> FakeUpstream:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- addresses ---------------------------------------------------------------------------
+
+    @property
+    def main_host(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def blob_host(self) -> str:
+        return f"{self.host}:{self.blob_port}"
+
+    @property
+    def allow_hosts(self) -> list[str]:
+        return [self.main_host, self.blob_host]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.main_host}/api"
+
+    @property
+    def registry_url(self) -> str:
+        return f"http://{self.main_host}/v2/homebrew/core"
+
+    @property
+    def public_key_pem(self) -> bytes:
+        return jws.public_key_pem()
+
+    def blob_url(self, sha256: str, name: str | None = None) -> str:
+        """Registry URL of a blob (what formula.json's url becomes with root_url = registry_url)."""
+        image = image_name(name) if name else self.catalogue.blob_image(sha256)
+        return f"{self.registry_url}/{image}/blobs/sha256:{sha256}"
+
+    def manifest_url(self, name: str, reference: str) -> str:
+        return f"{self.registry_url}/{image_name(name)}/manifests/{reference}"
+
+    def signed_blob_url(self, sha256: str) -> str:
+        """A blob-host URL as the registry's 307 gives it: valid for ten minutes."""
+        expiry = int(time.time()) + _URL_TTL
+        query = f"se={expiry}&sig={self._sign(sha256, expiry)}"
+        return f"http://{self.blob_host}/ghcr1/blobs/sha256:{sha256}?{query}"
+
+    def _sign(self, sha256: str, expiry: int) -> str:
+        mac = hmac.new(self._secret, f"{sha256}:{expiry}".encode(), hashlib.sha256).digest()
+        return jws.b64url(mac)
+
+    def _verify_signature(self, sha256: str, query: dict[str, list[str]]) -> bool:
+        try:
+            expiry = int(query["se"][0])
+            signature = query["sig"][0]
+        except (KeyError, IndexError, ValueError):
+            return False
+        return expiry >= time.time() and hmac.compare_digest(signature, self._sign(sha256, expiry))
+
+    # ---- API documents -----------------------------------------------------------------------
+
+    def _api_document(self, kind: str) -> _ApiDocument:
+        """formula.json / formula.jws.json bytes, gzipped and ETagged once per catalogue generation."""
+        catalogue = self.catalogue
+        with catalogue.lock:
+            generation = catalogue.generation
+            payload = catalogue.formula_json_bytes()
+            last_modified = catalogue.last_modified
+        key = (kind, generation, self.faults.bad_signature, self.faults.jws_payload_tamper)
+        with self._doc_lock:
+            doc = self._docs.get(key)
+            if doc is None:
+                if kind == "jws":
+                    body = jws.sign_jws(
+                        payload.decode(),
+                        bad_signature=self.faults.bad_signature,
+                        tamper=self.faults.jws_payload_tamper,
+                    )
+                else:
+                    body = payload
+                etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+                doc = _ApiDocument(body, gzip.compress(body, compresslevel=6, mtime=0), etag, last_modified)
+                # Keep only the newest documents: the 8,300-formula ones are tens of MB each.
+                self._docs = {k: v for k, v in self._docs.items() if k[1] == generation}
+                self._docs[key] = doc
+            return doc
+
+    # ---- request log -------------------------------------------------------------------------
+
+    def _log(self, record: RequestRecord) -> None:
+        with self._log_lock:
+            self._records.append(record)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of every request so far, oldest first."""
+        with self._log_lock:
+            return list(self._records)
+
+    def reset_log(self) -> None:
+        with self._log_lock:
+            self._records.clear()
+
+    def blob_downloads(self, sha256: str) -> int:
+        """Complete 200 GETs of this blob on the blob host."""
+        return sum(
+            1
+            for r in self.requests
+            if r.host == "blob" and r.method == "GET" and r.status == 200 and r.completed and r.sha256 == sha256
+        )
+
+    def authorization_refusals(self) -> int:
+        """Requests the blob host refused because they carried an Authorization header."""
+        return sum(1 for r in self.requests if r.host == "blob" and r.note == "authorization refused")
