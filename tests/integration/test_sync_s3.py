@@ -54,10 +54,16 @@ def test_sync_into_s3(sync, upstream, s3_client, put_headers, monkeypatch):
     checked = 0
     for url, headers, body in put_headers:
         if url.endswith(".tar.gz") and "uploadId" not in url:
-            data = body.read() if hasattr(body, "read") else body
-            if hasattr(body, "seek"):
+            if hasattr(body, "read"):
+                position = body.tell()
                 body.seek(0)
-            assert headers["x-amz-checksum-sha256"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+                data = body.read()
+                body.seek(position)
+            else:
+                data = body
+            sent = headers["x-amz-checksum-sha256"]
+            sent = sent.decode() if isinstance(sent, bytes) else sent
+            assert sent == base64.b64encode(hashlib.sha256(data).digest()).decode()
             checked += 1
     assert checked == len(bottle_puts)
     parts = [h for url, h, _ in put_headers if "partNumber=" in url]
