@@ -38,7 +38,7 @@ def human_bytes(count: float) -> str:
 
 def human_duration(seconds: float) -> str:
     if seconds < 90:
-        return f"{seconds:.0f} seconds"
+        return "1 second" if round(seconds) == 1 else f"{seconds:.0f} seconds"
     minutes = round(seconds / 60)
     if minutes < 120:
         return f"{minutes} minutes"
@@ -76,7 +76,7 @@ def progress_message(event: ProgressEvent, *, eta_s: float | None) -> str:
     lines = [
         "⏳ Homebrew Sync Progress",
         f"Downloaded: {event.done:,}/{event.total:,} bottles ({percent}%)",
-        f"Size: {human_bytes(event.bytes_done)} / {human_bytes(event.bytes_total)}",
+        f"Size: {human_bytes(event.bytes_done)} / {human_bytes(max(event.bytes_total, event.bytes_done))}",
     ]
     if event.failed:
         lines.append(f"Failed so far: {event.failed:,}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -16,6 +17,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "homebrew-sync")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "HomebrewSync")
+
+# A handler that only plans (dry run, duplicate, lock held) has no metrics to flush; that is expected.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
