@@ -104,6 +104,9 @@ class RunDocuments:
             raise StateError(f"shard {key} does not exist")
         return Shard.model_validate_json(document.data)
 
+    def has_result(self, shard: Shard) -> bool:
+        return self.storage.read(self._key(f"results/{shard.name}-p{shard.piece}.json")) is not None
+
     def write_result(self, shard: Shard, summary: RunSummary) -> None:
         self.storage.write(self._key(f"results/{shard.name}-p{shard.piece}.json"), summary.model_dump_json().encode())
 

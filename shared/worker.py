@@ -37,6 +37,7 @@ class WorkerReport:
     not_started: int
     continuation_key: str | None = None
     finished_run: RunSummary | None = None
+    duplicate: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -47,7 +48,7 @@ class WorkerReport:
             "failed": self.failed,
             "not_started": self.not_started,
             "continuation": self.continuation_key,
-            "finished": self.finished_run is not None,
+            "finished": self.finished_run is not None, "duplicate": self.duplicate,
         }
 
 
@@ -78,6 +79,10 @@ def run_worker(
     engine = Engine.from_settings(settings)
     docs = RunDocuments(engine.storage, run_id)
     shard = docs.read_shard(shard_key)
+    if docs.has_result(shard):  # async invocations may be delivered twice
+        log.info("shard piece already done; ignoring a repeated delivery", extra={"key": shard_key})
+        return WorkerReport(run_id=run_id, shard=shard.shard, piece=shard.piece, downloaded=0, failed=0,
+                            not_started=0, duplicate=True)
     lock = run_lock(engine, run_id)
     if not lock.adopt():
         log.warning("run lock not held by this run; continuing (state writes are compare-and-swap)")

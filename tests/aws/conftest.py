@@ -135,10 +135,10 @@ def worker_context(remaining_s: float = 900) -> FakeLambdaContext:
     return FakeLambdaContext(function_name="homebrew-sync-worker", remaining_s=remaining_s, memory_limit_in_mb=3008)
 
 
-def run_workers(dispatcher: RecordingDispatcher, remaining_s: float = 900) -> list[dict]:
+def run_workers(dispatcher: RecordingDispatcher, remaining_s: float = 900, start: int = 0) -> list[dict]:
     """Carry out the queued Lambda invocations (continuations included), like the Lambda service would."""
     reports = []
-    done = 0
+    done = start
     while done < len(dispatcher.lambda_calls):
         run_id, key, _function = dispatcher.lambda_calls[done]
         done += 1
