@@ -186,8 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--event", help="JSON event file (default: a scheduled event)")
     parser.add_argument("--lambda-seconds", type=float, default=900.0, help="time budget each sync Lambda reports")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--with-local-services", action="store_true",
-                        help="start a moto server, the fake upstream and a webhook recorder (make invoke)")
+    parser.add_argument(
+        "--with-local-services",
+        action="store_true",
+        help="start a moto server, the fake upstream and a webhook recorder (make invoke)",
+    )
     return parser
 
 

@@ -47,9 +47,7 @@ class HomebrewClient:
     def __init__(self, settings: Settings, http: HttpClient) -> None:
         self.settings = settings
         self.http = http
-        self.cache_dir = (
-            settings.cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "homebrew-sync"
-        )
+        self.cache_dir = settings.cache_dir or default_cache_dir(settings.work_dir)
 
     # --- the formula list ------------------------------------------------------------------------------
 
@@ -160,6 +158,13 @@ class HomebrewClient:
             return response.json()
         except ValueError as exc:
             raise UpstreamError(f"manifest: invalid JSON from {url}") from exc
+
+
+def default_cache_dir(work_dir: Path | None) -> Path:
+    """The work dir (ECS: the EFS mount) when set, else the user's cache folder."""
+    if work_dir is not None:
+        return work_dir / "cache"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "homebrew-sync"
 
 
 def _parse_list(document: bytes) -> list[Any]:

@@ -48,7 +48,8 @@ class WorkerReport:
             "failed": self.failed,
             "not_started": self.not_started,
             "continuation": self.continuation_key,
-            "finished": self.finished_run is not None, "duplicate": self.duplicate,
+            "finished": self.finished_run is not None,
+            "duplicate": self.duplicate,
         }
 
 
@@ -81,8 +82,9 @@ def run_worker(
     shard = docs.read_shard(shard_key)
     if docs.has_result(shard):  # async invocations may be delivered twice
         log.info("shard piece already done; ignoring a repeated delivery", extra={"key": shard_key})
-        return WorkerReport(run_id=run_id, shard=shard.shard, piece=shard.piece, downloaded=0, failed=0,
-                            not_started=0, duplicate=True)
+        return WorkerReport(
+            run_id=run_id, shard=shard.shard, piece=shard.piece, downloaded=0, failed=0, not_started=0, duplicate=True
+        )
     lock = run_lock(engine, run_id)
     if not lock.adopt():
         log.warning("run lock not held by this run; continuing (state writes are compare-and-swap)")

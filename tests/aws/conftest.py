@@ -107,7 +107,7 @@ def aws_world(monkeypatch, s3_client, upstream, webhook):
         bucket = BUCKET
 
         @staticmethod
-        def keys(prefix: str = "") -> list[str]:
+        def object_keys(prefix: str = "") -> list[str]:
             pages = s3_client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
             return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 

@@ -66,8 +66,12 @@ def ecs_world(moto_server, monkeypatch):
 
 def start_task(run_id: str, shard_key: str) -> subprocess.Popen:
     env = {**os.environ, "HOMEBREW_SYNC_RUN_ID": run_id, "HOMEBREW_SYNC_SHARD_KEY": shard_key, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, str(ROOT / "ecs" / "entrypoint.py")], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "ecs" / "entrypoint.py")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def read_state(s3) -> dict:

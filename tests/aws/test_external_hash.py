@@ -17,11 +17,30 @@ A, B = "curl-8.0.0.arm64_sonoma.bottle.tar.gz", "python@3.12-3.12.7_1.monterey.b
 @pytest.mark.parametrize(
     ("document", "kind"),
     [
-        ({"schema_version": 2, "bottles": {A: {"sha256": sha("a"), "size": 1, "key": A, "formula": "curl",
-                                               "tag": "arm64_sonoma", "downloaded_at": "2025-01-01"},
-                                           B: {"sha256": sha("b")}}}, "state-v2"),
-        ({"last_updated": "2025-07-21", "bottles": {A: {"sha256": sha("a"), "download_date": "2025-07-21"},
-                                                    B: {"sha256": sha("b")}}}, "state-v1"),
+        (
+            {
+                "schema_version": 2,
+                "bottles": {
+                    A: {
+                        "sha256": sha("a"),
+                        "size": 1,
+                        "key": A,
+                        "formula": "curl",
+                        "tag": "arm64_sonoma",
+                        "downloaded_at": "2025-01-01",
+                    },
+                    B: {"sha256": sha("b")},
+                },
+            },
+            "state-v2",
+        ),
+        (
+            {
+                "last_updated": "2025-07-21",
+                "bottles": {A: {"sha256": sha("a"), "download_date": "2025-07-21"}, B: {"sha256": sha("b")}},
+            },
+            "state-v1",
+        ),
         ({A: sha("a"), B: sha("b")}, "map"),
         ([{"file": A, "sha256": sha("a")}, {"filename": B, "sha256": sha("b").upper()}], "list"),
     ],

@@ -9,26 +9,46 @@ from shared.models import Failure, RunSummary
 from shared.notify import Notifier, ProgressReporter, RunContext, human_bytes, start_message, success_message
 from shared.runner import ProgressEvent
 
-CTX = RunContext(environment="prod", date="2025-07-21", run_id="r1", location="s3://homebrew-bottles/2025-07-21/",
-                 logs="/aws/lambda/homebrew-sync-orchestrator")
+CTX = RunContext(
+    environment="prod",
+    date="2025-07-21",
+    run_id="r1",
+    location="s3://homebrew-bottles/2025-07-21/",
+    logs="/aws/lambda/homebrew-sync-orchestrator",
+)
 
 
 def test_start_and_success_follow_the_spec():
     start = start_message(CTX, bottles=1247, estimated_bytes=15_300_000_000, unknown=0, method="Lambda", dry_run=False)
     assert start.splitlines()[:6] == [
-        "🚀 Homebrew Bottles Sync Started", "Environment: prod", "Date: 2025-07-21", "Estimated bottles: 1,247",
-        "Estimated size: 15.3 GB", "Sync method: Lambda",
+        "🚀 Homebrew Bottles Sync Started",
+        "Environment: prod",
+        "Date: 2025-07-21",
+        "Estimated bottles: 1,247",
+        "Estimated size: 15.3 GB",
+        "Sync method: Lambda",
     ]
     summary = RunSummary(run_id="r1", downloaded=140, copied=3, bytes_downloaded=512_000_000, duration_s=480)
     assert success_message(CTX, summary, quarantine_after=3).splitlines() == [
-        "✅ Homebrew Bottles Sync Complete", "Environment: prod", "Date: 2025-07-21", "New bottles: 143",
-        "Total size: 512 MB", "Duration: 8 minutes", "S3 location: s3://homebrew-bottles/2025-07-21/",
+        "✅ Homebrew Bottles Sync Complete",
+        "Environment: prod",
+        "Date: 2025-07-21",
+        "New bottles: 143",
+        "Total size: 512 MB",
+        "Duration: 8 minutes",
+        "S3 location: s3://homebrew-bottles/2025-07-21/",
     ]
 
 
 def test_partial_failures_and_quarantine_are_reported():
-    summary = RunSummary(run_id="r1", downloaded=1, failed=1, failures=[Failure(file="x.tar.gz", error="boom")],
-                         quarantined=["x.tar.gz"], duration_s=5)
+    summary = RunSummary(
+        run_id="r1",
+        downloaded=1,
+        failed=1,
+        failures=[Failure(file="x.tar.gz", error="boom")],
+        quarantined=["x.tar.gz"],
+        duration_s=5,
+    )
     text = success_message(CTX, summary, quarantine_after=3)
     assert "Completed With Problems" in text and "x.tar.gz: boom" in text
     assert "Quarantined (failed 3+ runs in a row): x.tar.gz" in text
@@ -47,7 +67,9 @@ def test_progress_every_n_percent_or_m_minutes():
         now[0] += 1
         reporter.on_progress(ProgressEvent(done=done, total=100, bytes_done=done * 10, bytes_total=1000, failed=0))
     assert [t.splitlines()[1] for t in sent] == [
-        "Downloaded: 25/100 bottles (25%)", "Downloaded: 50/100 bottles (50%)", "Downloaded: 75/100 bottles (75%)",
+        "Downloaded: 25/100 bottles (25%)",
+        "Downloaded: 50/100 bottles (50%)",
+        "Downloaded: 75/100 bottles (75%)",
     ]
     assert "ETA: " in sent[0]
     slow = ProgressReporter(Recorder(), every_percent=50, every_minutes=1, clock=lambda: now[0])

@@ -17,8 +17,10 @@ def test_scheduled_event_plans_writes_hand_off_and_invokes_the_sync_lambda(aws_w
     assert run_id.startswith("sched-20250720T0300Z-")
     assert (result["status"], result["route"], result["shards"]) == ("started", "lambda", 1)
     assert result["planned"] == len(expected_files(aws_world.upstream))
-    assert aws_world.keys(f"{RUN_PREFIX}{run_id}/") == [
-        f"runs/{run_id}/plan.json", f"runs/{run_id}/run.json", f"runs/{run_id}/shard-000-p0.json",
+    assert aws_world.object_keys(f"{RUN_PREFIX}{run_id}/") == [
+        f"runs/{run_id}/plan.json",
+        f"runs/{run_id}/run.json",
+        f"runs/{run_id}/shard-000-p0.json",
     ]
     assert dispatcher.lambda_calls == [(run_id, f"runs/{run_id}/shard-000-p0.json", None)]
     assert dispatcher.ecs_calls == []
@@ -56,14 +58,14 @@ def test_lock_held_by_another_run_exits_cleanly(aws_world, dispatcher):
     result = ORCHESTRATOR(other, orchestrator_context())
     assert result["status"] == "locked" and first["run_id"] in result["message"]
     assert len(dispatcher.lambda_calls) == 1
-    assert aws_world.keys(f"runs/{result['run_id']}/") == []
+    assert aws_world.object_keys(f"runs/{result['run_id']}/") == []
 
 
 def test_manual_eventbridge_dry_run_plans_and_notifies_only(aws_world, dispatcher):
     result = ORCHESTRATOR(load_event("manual_eventbridge.json"), orchestrator_context())
     assert result["status"] == "dry_run" and result["run_id"].startswith("manual-20250722T1015Z-")
     assert dispatcher.lambda_calls == [] and dispatcher.ecs_calls == []
-    assert aws_world.keys() == []  # no plan, no lock left, no bottles
+    assert aws_world.object_keys() == []  # no plan, no lock left, no bottles
     [start] = aws_world.webhook.texts()
     assert "(dry run)" in start.splitlines()[0]
 
@@ -71,7 +73,8 @@ def test_manual_eventbridge_dry_run_plans_and_notifies_only(aws_world, dispatche
 def test_manual_payload_with_a_formula_subset(aws_world, dispatcher):
     catalogue = aws_world.upstream.catalogue
     pourable = [
-        n for n in catalogue.names()
+        n
+        for n in catalogue.names()
         if select_tag(catalogue.bottles(n), "arm64_sonoma") and not catalogue.find(n)["disabled"]
     ]
     names = sorted(pourable, key=lambda n: ("@" not in n and "+" not in n, n))[:2]
@@ -95,7 +98,7 @@ def test_manual_payload_with_a_formula_subset(aws_world, dispatcher):
 def test_invalid_payload_returns_a_clear_error_and_starts_nothing(aws_world, dispatcher, event, message):
     result = ORCHESTRATOR(load_event(event), orchestrator_context())
     assert result["status"] == "rejected" and message in result["error"]
-    assert aws_world.keys() == [] and dispatcher.lambda_calls == [] and aws_world.webhook.texts() == []
+    assert aws_world.object_keys() == [] and dispatcher.lambda_calls == [] and aws_world.webhook.texts() == []
 
 
 def test_large_plans_are_split_into_shards_and_exactly_one_worker_finishes(aws_world, dispatcher, monkeypatch):
@@ -110,7 +113,7 @@ def test_large_plans_are_split_into_shards_and_exactly_one_worker_finishes(aws_w
     assert [r["finished"] for r in reports] == [False, False, True]
     summary = aws_world.json(f"runs/{result['run_id']}/summary.json")
     assert summary["downloaded"] + summary["copied"] == result["planned"] and summary["failed"] == 0
-    assert "locks/sync.lock" not in aws_world.keys()
+    assert "locks/sync.lock" not in aws_world.object_keys()
     assert sum("Sync Complete" in t for t in aws_world.webhook.texts()) == 1
 
 
@@ -118,7 +121,7 @@ def test_upstream_failure_notifies_slack_and_sns_and_releases_the_lock(aws_world
     aws_world.upstream.faults.add("api", "api_error", times=-1)
     with pytest.raises(Exception, match="HTTP 503"):
         ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
-    assert "locks/sync.lock" not in aws_world.keys()
+    assert "locks/sync.lock" not in aws_world.object_keys()
     [failure] = aws_world.webhook.texts()
     assert failure.splitlines()[0] == "❌ Homebrew Bottles Sync Failed"
     assert "Error: formula.jws.json: HTTP 503" in failure
@@ -136,5 +139,5 @@ def test_nothing_new_finishes_at_once(aws_world, dispatcher):
     result = ORCHESTRATOR(again, orchestrator_context())
     assert (result["status"], result["route"], result["planned"]) == ("finished", "none", 0)
     assert len(dispatcher.lambda_calls) == 1  # only last week's
-    assert "locks/sync.lock" not in aws_world.keys()
+    assert "locks/sync.lock" not in aws_world.object_keys()
     assert "New bottles: 0" in aws_world.webhook.texts()[-1]

@@ -16,12 +16,12 @@ def test_worker_mirrors_the_shard_finishes_the_run_and_publishes_metrics(aws_wor
     [report] = run_workers(dispatcher)
     assert report["status"] == "ok" and report["finished"] and report["continuation"] is None
     expected = sorted(f"2025-07-20/{f}" for f in expected_files(aws_world.upstream))
-    assert [k for k in aws_world.keys() if k.endswith(".tar.gz")] == expected
+    assert [k for k in aws_world.object_keys() if k.endswith(".tar.gz")] == expected
     state = aws_world.json("bottles_hash.json")
     assert sorted(r["key"] for r in state["bottles"].values()) == expected
     summary = aws_world.json(f"runs/{started['run_id']}/summary.json")
     assert summary["downloaded"] + summary["copied"] == len(expected) and summary["failed"] == 0
-    assert "locks/sync.lock" not in aws_world.keys()
+    assert "locks/sync.lock" not in aws_world.object_keys()
     final = aws_world.webhook.texts()[-1]
     assert final.splitlines()[0] == "✅ Homebrew Bottles Sync Complete"
     assert f"New bottles: {len(expected)}" in final
@@ -45,8 +45,11 @@ def test_a_worker_short_of_time_hands_the_rest_to_a_continuation(aws_world, disp
     assert first["continuation"] == f"runs/{started['run_id']}/shard-000-p1.json"
     assert not first["finished"] and first["not_started"] > 0
     run_id, key, function = dispatcher.lambda_calls[-1]
-    assert (key, function) == (first["continuation"], "arn:aws:lambda:us-east-1:123456789012:function:homebrew-sync-worker")
-    assert "locks/sync.lock" in aws_world.keys()
+    assert (key, function) == (
+        first["continuation"],
+        "arn:aws:lambda:us-east-1:123456789012:function:homebrew-sync-worker",
+    )
+    assert "locks/sync.lock" in aws_world.object_keys()
     recorded = set(aws_world.json("bottles_hash.json")["bottles"])
     assert 0 < len(recorded) < started["planned"]
     aws_world.upstream.faults.clear()
@@ -56,7 +59,7 @@ def test_a_worker_short_of_time_hands_the_rest_to_a_continuation(aws_world, disp
     assert repeated["duplicate"] and not repeated["finished"]  # a second delivery changes nothing
     summary = aws_world.json(f"runs/{run_id}/summary.json")
     assert summary["downloaded"] + summary["copied"] == started["planned"] and summary["not_started"] == 0
-    assert "locks/sync.lock" not in aws_world.keys()
+    assert "locks/sync.lock" not in aws_world.object_keys()
 
 
 def test_invalid_worker_event_is_rejected(aws_world):
@@ -84,17 +87,21 @@ def test_run_task_request_is_exact(monkeypatch):
                 "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
                 "networkConfiguration": {
                     "awsvpcConfiguration": {
-                        "subnets": ["subnet-1", "subnet-2"], "securityGroups": ["sg-9"], "assignPublicIp": "ENABLED",
+                        "subnets": ["subnet-1", "subnet-2"],
+                        "securityGroups": ["sg-9"],
+                        "assignPublicIp": "ENABLED",
                     }
                 },
                 "overrides": {
-                    "containerOverrides": [{
-                        "name": "homebrew-sync",
-                        "environment": [
-                            {"name": "HOMEBREW_SYNC_RUN_ID", "value": "sched-1"},
-                            {"name": "HOMEBREW_SYNC_SHARD_KEY", "value": "runs/sched-1/shard-002-p0.json"},
-                        ],
-                    }]
+                    "containerOverrides": [
+                        {
+                            "name": "homebrew-sync",
+                            "environment": [
+                                {"name": "HOMEBREW_SYNC_RUN_ID", "value": "sched-1"},
+                                {"name": "HOMEBREW_SYNC_SHARD_KEY", "value": "runs/sched-1/shard-002-p0.json"},
+                            ],
+                        }
+                    ]
                 },
                 "clientToken": "sched-1-s002",
                 "startedBy": "homebrew-sync",
@@ -132,6 +139,8 @@ def test_lambda_invoke_is_asynchronous_with_a_pointer_payload():
             },
         )
         AwsDispatcher(settings, lambda_client=client).invoke_worker("r1", "runs/r1/shard-000-p0.json")
-        stub.add_response("invoke", {"StatusCode": 202}, {"FunctionName": "arn:self", "InvocationType": "Event", "Payload": ANY})
+        stub.add_response(
+            "invoke", {"StatusCode": 202}, {"FunctionName": "arn:self", "InvocationType": "Event", "Payload": ANY}
+        )
         AwsDispatcher(settings, lambda_client=client).invoke_worker("r1", "k", function="arn:self")
         stub.assert_no_pending_responses()
