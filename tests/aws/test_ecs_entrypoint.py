@@ -10,7 +10,6 @@ import time
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from fake_upstream.catalogue import generate_catalogue
 from fake_upstream.server import FakeUpstream
@@ -19,15 +18,6 @@ from tests.aws.conftest import ORCHESTRATOR, ROOT, RecordingDispatcher, orchestr
 from tests.integration.conftest import FAST_RETRIES, expected_files
 
 BUCKET = "ecs-mirror"
-
-
-@pytest.fixture
-def moto_server():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture
