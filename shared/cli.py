@@ -126,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.json:
             print(json.dumps({"error": str(exc), "exit_code": exc.exit_code}))
         return exc.exit_code
+    except Exception as exc:  # a bug: show it, but keep exit code 1 for "some bottles failed"
+        log.exception("unexpected error")
+        if args.json:
+            print(json.dumps({"error": f"unexpected {type(exc).__name__}: {exc}", "exit_code": 2}))
+        return 2
 
 
 def _sync(settings: Settings, args: argparse.Namespace) -> int:

@@ -59,7 +59,7 @@ class Engine:
         """Load the state (fails closed), read the API, select and diff, estimate sizes."""
         state = self.state.load()
         snapshot = self.homebrew.fetch_formulae()
-        formulae, rejected = parse_formulae(snapshot.formulae)
+        formulae, rejected = parse_formulae(snapshot.document)
         log.info(
             "api loaded",
             extra={"formulae": len(formulae), "source": snapshot.source, "signed": snapshot.signed},

@@ -37,7 +37,7 @@ REF_ANNOTATION = "org.opencontainers.image.ref.name"
 
 @dataclass(frozen=True)
 class ApiSnapshot:
-    formulae: list[Any]
+    document: str | bytes  # the formula list (JSON), verified when signed
     source: str  # "formula.jws.json" (verified) or "formula.json" (unsigned fallback)
     signed: bool
     not_modified: bool
@@ -65,9 +65,9 @@ class HomebrewClient:
                 ) from None
             log.warning("formula.jws.json not served; falling back to unsigned formula.json")
             document, not_modified = self._conditional_get("formula.json")
-            return ApiSnapshot(_parse_list(document), "formula.json", False, not_modified)
+            return ApiSnapshot(document, "formula.json", False, not_modified)
         payload = verify_jws(document, key)
-        return ApiSnapshot(_parse_list(payload.encode("utf-8")), "formula.jws.json", True, not_modified)
+        return ApiSnapshot(payload, "formula.jws.json", True, not_modified)
 
     def _conditional_get(self, name: str) -> tuple[bytes, bool]:
         """GET `<api_url>/<name>` with gzip and If-None-Match / If-Modified-Since against a local cache."""
@@ -165,16 +165,6 @@ def default_cache_dir(work_dir: Path | None) -> Path:
     if work_dir is not None:
         return work_dir / "cache"
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "homebrew-sync"
-
-
-def _parse_list(document: bytes) -> list[Any]:
-    try:
-        data = json.loads(document)
-    except ValueError as exc:
-        raise UpstreamError(f"formula API: invalid JSON ({exc})") from None
-    if not isinstance(data, list):
-        raise UpstreamError("formula API: expected a JSON array of formulae")
-    return data
 
 
 def _as_size(value: object) -> int | None:

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
-from shared.errors import SanityFloorError, UnsafeInputError
+from shared.errors import SanityFloorError, UnsafeInputError, UpstreamError
 from shared.models import Formula, Plan, PlannedBottle, Rejected, StateFile
 from shared.naming import (
     bottle_filename,
@@ -52,18 +52,25 @@ def all_tags(formulae: list[Formula]) -> set[str]:
     return tags
 
 
-def parse_formulae(raw: list[Any]) -> tuple[list[Formula], list[Rejected]]:
-    """Validate each API entry on its own, so one malformed entry is reported instead of failing all."""
+# One pass in pydantic-core: only the fields the mirror reads are materialised (formula.json is ~30 MB);
+# an entry that is not a valid formula is kept as raw data so it can be reported, not fail the list.
+_FORMULA_LIST = TypeAdapter(list[Annotated[Formula | Any, Field(union_mode="left_to_right")]])
+
+
+def parse_formulae(document: str | bytes) -> tuple[list[Formula], list[Rejected]]:
+    """Validate the API's formula list; malformed entries are reported one by one."""
+    try:
+        items = _FORMULA_LIST.validate_json(document)
+    except ValidationError as exc:
+        raise UpstreamError(f"formula API: not a JSON array of formulae ({exc.errors()[0]['msg']})") from None
     formulae: list[Formula] = []
     rejected: list[Rejected] = []
-    for item in raw:
-        try:
-            formulae.append(Formula.model_validate(item))
-        except ValidationError as exc:
-            name = item.get("name") if isinstance(item, dict) else None
-            rejected.append(
-                Rejected(formula=str(name or "?")[:128], reason=f"invalid API entry: {exc.errors()[0]['msg']}")
-            )
+    for item in items:
+        if isinstance(item, Formula):
+            formulae.append(item)
+            continue
+        name = item.get("name") if isinstance(item, dict) else None
+        rejected.append(Rejected(formula=str(name or "?")[:128], reason="invalid API entry"))
     return formulae, rejected
 
 
@@ -143,7 +150,7 @@ def _select(formula: Formula, platforms: list[str], options: PlanOptions, out: d
         candidate = out.get(file)
         if candidate is None:
             candidate = out[file] = _Candidate(
-                PlannedBottle(
+                PlannedBottle.model_construct(  # every field was validated just above or by naming
                     file=file,
                     key=object_key(options.layout, options.day, file),
                     formula=formula.name,

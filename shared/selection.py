@@ -5,6 +5,7 @@ Order: the exact tag; on macOS the newest *older* macOS tag of the same architec
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class MacTag:
         return f"arm64_{self.release}" if self.arch == "arm64" else self.release
 
 
+@functools.lru_cache(maxsize=256)
 def parse_mac_tag(tag: str) -> MacTag | None:
     """`arm64_sonoma` -> (arm64, sonoma); bare `monterey` -> (x86_64, monterey); other tags -> None."""
     if tag.startswith("arm64_") and tag[6:] in MACOS_RELEASES:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from shared.errors import ConfigError, SignatureError
 
@@ -62,13 +62,15 @@ def verify_jws(document: bytes, key: rsa.RSAPublicKey) -> str:
             continue
         if header.get("alg") != "PS512" or header.get("b64") is not False or "b64" not in header.get("crit", []):
             continue
-        signing_input = protected_b64.encode("ascii") + b"." + payload.encode("utf-8")
+        digest = hashes.Hash(hashes.SHA512())  # hashed in pieces: the payload is ~30 MB
+        digest.update(protected_b64.encode("ascii") + b".")
+        digest.update(payload.encode("utf-8"))
         try:
             key.verify(
                 signature,
-                signing_input,
+                digest.finalize(),
                 padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64),
-                hashes.SHA512(),
+                utils.Prehashed(hashes.SHA512()),
             )
         except InvalidSignature:
             continue

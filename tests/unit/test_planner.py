@@ -1,5 +1,6 @@
 """Planner: selection per platform, de-duplication, the diff against the state, sizes, the sanity floor."""
 
+import json
 from datetime import date
 
 import pytest
@@ -13,7 +14,7 @@ OPTIONS = PlanOptions(platforms=["arm64_sonoma", "arm64_ventura", "monterey"], d
 
 
 def plan(raw, state=None, options=OPTIONS, **kwargs):
-    formulae, rejected = parse_formulae(raw)
+    formulae, rejected = parse_formulae(json.dumps(raw))
     return make_plan(formulae, state or StateFile(), options, run_id="r1", rejected=rejected, **kwargs)
 
 
