@@ -27,7 +27,10 @@ def _split(value: Any) -> Any:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HOMEBREW_SYNC_", extra="forbid", validate_default=True)
+    # Terraform sets unused optional settings to "": an empty variable means "not set".
+    model_config = SettingsConfigDict(
+        env_prefix="HOMEBREW_SYNC_", extra="forbid", validate_default=True, env_ignore_empty=True
+    )
 
     # Where the mirror lives: a folder, or s3://bucket/prefix (or bucket + prefix in AWS).
     dest: str | None = None
