@@ -21,7 +21,6 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 import extract_aws_schema  # noqa: E402
 
 TFVARS_EXAMPLE = TERRAFORM_DIR / "terraform.tfvars.example"
-DEPLOY_DOC = REPO_ROOT / "docs" / "deploy.md"
 
 
 # --- terraform.tfvars.example ---------------------------------------------------------------------
@@ -158,11 +157,18 @@ def test_build_image_refuses_to_overwrite_and_uses_ecr_login():
     assert "--file ecs/Dockerfile" in text and re.search(r"docker build .* \.$", text, re.M)
 
 
-# --- docs/deploy.md --------------------------------------------------------------------------------
+# --- the README's Deploy section --------------------------------------------------------------------
+
+
+def deploy_section() -> str:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("\n## Deploy\n") + 1
+    end = readme.find("\n## ", start + 1)
+    return readme[start : end if end != -1 else None]
 
 
 def test_deploy_section_is_complete():
-    text = DEPLOY_DOC.read_text(encoding="utf-8")
+    text = deploy_section()
     assert text.startswith("## Deploy\n")
     for needle in (
         "### Prerequisites",
@@ -183,12 +189,12 @@ def test_deploy_section_is_complete():
 
 def test_deploy_section_names_only_real_variables():
     variables = set(all_modules()["root"].variables)
-    text = DEPLOY_DOC.read_text(encoding="utf-8")
+    text = deploy_section()
     mentioned = set(re.findall(r"`([a-z][a-z0-9_]*)`", text))
     looks_like_variables = {name for name in mentioned if "_" in name}
     not_variables = {"one_per_az", "ecr_repository_url", "dashboard_url"}  # a value and two outputs
     unknown = looks_like_variables - variables - not_variables
-    assert not unknown, f"docs/deploy.md mentions unknown variables: {sorted(unknown)}"
+    assert not unknown, f"the Deploy section mentions unknown variables: {sorted(unknown)}"
 
 
 # --- scripts/extract_aws_schema.py -----------------------------------------------------------------
