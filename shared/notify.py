@@ -146,8 +146,14 @@ class Notifier:
         if self.settings.slack_webhook_url is not None:
             url = self.settings.slack_webhook_url.get_secret_value()
         elif self.settings.slack_webhook_secret_arn:
-            url = _url_from_secret(self.secret_reader(self.settings.slack_webhook_secret_arn))
+            try:
+                url = _url_from_secret(self.secret_reader(self.settings.slack_webhook_secret_arn))
+            except Exception as exc:  # a secret created without a value means Slack is not set up
+                log.info("slack webhook secret not readable; Slack is off", extra={"error": type(exc).__name__})
+                return None
         else:
+            return None
+        if not url:
             return None
         AllowList.build([], SLACK_HOSTS + _loopback_host(url)).check(url)
         return url

@@ -107,3 +107,12 @@ def test_disabled_notifications_send_nothing(webhook):
 
 def test_human_bytes():
     assert [human_bytes(n) for n in (999, 1500, 2_300_000_000, 7_800_000_000)] == ["999 B", "2 KB", "2.3 GB", "7.8 GB"]
+
+
+def test_a_secret_without_a_value_means_slack_is_off(aws_world):
+    import boto3
+
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    empty = secrets.create_secret(Name="homebrew-sync/empty")["ARN"]  # Terraform creates it without a value
+    notifier = Notifier(load_settings(slack_webhook_secret_arn=empty))
+    assert notifier.slack("x") is False and aws_world.webhook.texts() == []

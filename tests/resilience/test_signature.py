@@ -1,0 +1,96 @@
+"""The API's sha256 values are trusted only after Homebrew's JWS signature checks out."""
+
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from fake_upstream import jws
+from shared.errors import SignatureError
+from shared.signature import load_public_key, pinned_key_pem, verify_jws
+from tests.integration.conftest import bottle_listing, upstream_args
+
+PAYLOAD = json.dumps([{"name": "curl", "versions": {"stable": "8.0.0"}}])
+
+
+def key():
+    return jws.signing_key().public_key()
+
+
+def envelope(protected: dict, payload: str = PAYLOAD, sign_over: str | None = None) -> bytes:
+    encoded = jws.b64url(json.dumps(protected).encode())
+    signature = jws.signing_key().sign(f"{encoded}.{sign_over or payload}".encode(), jws.pss_padding(),
+                                       jws.hashes.SHA512())
+    return json.dumps({"payload": payload, "signatures": [
+        {"protected": encoded, "header": {"kid": "homebrew-1"}, "signature": jws.b64url(signature)}
+    ]}).encode()
+
+
+def test_a_valid_signature_yields_the_payload_as_served():
+    assert verify_jws(jws.sign_jws(PAYLOAD), key()) == PAYLOAD
+
+
+@pytest.mark.parametrize(
+    ("document", "why"),
+    [
+        (lambda: jws.sign_jws(PAYLOAD, bad_signature=True), "signature over other bytes"),
+        (lambda: jws.sign_jws(PAYLOAD, tamper=True), "payload changed after signing"),
+        (lambda: envelope({"alg": "RS512", "b64": False, "crit": ["b64"]}), "wrong algorithm"),
+        (lambda: envelope({"alg": "PS512", "b64": True, "crit": ["b64"]}), "encoded payload"),
+        (lambda: envelope({"alg": "PS512", "b64": False}), "b64 not critical"),
+        (lambda: envelope({"alg": "PS512", "b64": False, "crit": ["b64"]}, sign_over="[]"), "other payload"),
+        (lambda: b"not json", "not a JWS"),
+        (lambda: json.dumps({"payload": PAYLOAD, "signatures": []}).encode(), "no signature"),
+    ],
+)
+def test_anything_else_is_refused(document, why):
+    with pytest.raises(SignatureError):
+        verify_jws(document(), key())
+
+
+def test_the_pinned_key_is_homebrews():
+    pinned = load_public_key(None)
+    assert pinned.key_size >= 2048
+    fake = key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert fake != pinned_key_pem()
+    with pytest.raises(SignatureError):  # the fake upstream's signature does not verify with Homebrew's key
+        verify_jws(jws.sign_jws(PAYLOAD), pinned)
+
+
+def test_a_bad_signature_aborts_the_run_before_any_download(sync, upstream, tmp_path):
+    upstream.faults.bad_signature = True
+    result = sync()
+    assert result.code == 2 and "no signature verifies" in result.err
+    assert not any(r.host == "blob" or "/blobs/" in r.path for r in upstream.requests)
+    assert not (tmp_path / "mirror" / "bottles_hash.json").exists()
+
+
+def test_a_tampered_payload_aborts_the_run(sync, upstream, tmp_path):
+    upstream.faults.jws_payload_tamper = True
+    result = sync()
+    assert result.code == 2 and "no signature verifies" in result.err
+    assert not any(r.host == "blob" for r in upstream.requests)
+    assert not (tmp_path / "mirror" / "bottles_hash.json").exists()
+
+
+def test_homebrews_key_is_the_default(upstream, tmp_path):
+    from tests.integration.conftest import run_cli
+
+    args = upstream_args(upstream)
+    index = args.index("--signing-key")
+    del args[index : index + 2]
+    result = run_cli("sync", "--dest", str(tmp_path / "m"), *args)
+    assert result.code == 2 and "refusing the API data" in result.err
+
+
+def test_unsigned_api_falls_back_with_a_warning_unless_required(fast_retries, tmp_path):
+    from fake_upstream.catalogue import generate_catalogue
+    from fake_upstream.server import FakeUpstream
+    from tests.integration.conftest import run_cli
+
+    with FakeUpstream(generate_catalogue(10, seed=4), signing=False) as up:
+        result = run_cli("sync", "--dest", str(tmp_path / "m"), "-v", *upstream_args(up))
+        assert result.code == 0 and "falling back to unsigned formula.json" in result.err
+        required = run_cli("sync", "--dest", str(tmp_path / "n"), "--require-signature", *upstream_args(up))
+        assert required.code == 2 and "signature is required" in required.err
+        assert not (tmp_path / "n").exists() or bottle_listing(tmp_path / "n") == []
