@@ -74,6 +74,7 @@ class PlannedBottle(BaseModel):
     size_source: SizeSource = "unknown"
     reason: Literal["new", "changed"] = "new"
     copy_from: str | None = None
+    replaces_recorded: bool = False  # the key holds the previous bytes the state lists (flat layout, same day)
 
 
 class Rejected(BaseModel):

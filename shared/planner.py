@@ -127,6 +127,7 @@ def make_plan(
             plan.skipped += 1
             continue
         bottle.reason = "changed" if record is not None and record.sha256 != bottle.sha256 else "new"
+        bottle.replaces_recorded = record is not None and record.key == bottle.key
         same_bytes = by_sha.get(bottle.sha256)
         if same_bytes is not None and same_bytes.key != bottle.key:
             bottle.copy_from, bottle.size, bottle.size_source = same_bytes.key, same_bytes.size, "state"

@@ -187,6 +187,8 @@ class Runner:
 
     def _store(self, bottle: PlannedBottle, source: tuple[str, int] | None) -> BottleOutcome:
         """Copy from an object holding the same bytes, adopt a verified object at the key, or download."""
+        if bottle.replaces_recorded:
+            self._unrecord(bottle)
         if source is not None:
             try:
                 self.storage.copy_verified(source[0], bottle.key, sha256=bottle.sha256, size=source[1])
@@ -197,6 +199,17 @@ class Runner:
         if size is not None:
             return _outcome(bottle, "existing", size=size)
         return _outcome(bottle, "downloaded", size=self.transfer.fetch(bottle))
+
+    def _unrecord(self, bottle: PlannedBottle) -> None:
+        """Before new bytes replace an object the state lists, drop that entry, so the state never
+        names an object whose bytes it does not describe (the new entry follows once they are verified)."""
+
+        def drop(state: StateFile) -> None:
+            record = state.bottles.get(bottle.file)
+            if record is not None and record.key == bottle.key and record.sha256 != bottle.sha256:
+                del state.bottles[bottle.file]
+
+        self.state.commit(drop)
 
     def _existing(self, bottle: PlannedBottle) -> int | None:
         """Size of an object already stored at the key with the right bytes (e.g. after a crash)."""

@@ -7,6 +7,7 @@ import os
 import boto3
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from shared.storage.local import LocalStorage
 from shared.storage.s3 import S3Storage
@@ -48,3 +49,12 @@ def storage(request, tmp_path):
         return LocalStorage(tmp_path / "mirror")
     client = request.getfixturevalue("s3_client")
     return S3Storage(client, BUCKET, "prefix", part_size=5 << 20)
+
+
+@pytest.fixture
+def moto_server():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -10,7 +10,6 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from moto.server import ThreadedMotoServer
 
 from fake_upstream.catalogue import generate_catalogue
 from fake_upstream.lambda_context import FakeLambdaContext
@@ -145,12 +144,3 @@ def run_workers(dispatcher: RecordingDispatcher, remaining_s: float = 900, start
         done += 1
         reports.append(WORKER({"run_id": run_id, "shard_key": key}, worker_context(remaining_s)))
     return reports
-
-
-@pytest.fixture
-def moto_server():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()

@@ -19,11 +19,15 @@ def key():
 
 def envelope(protected: dict, payload: str = PAYLOAD, sign_over: str | None = None) -> bytes:
     encoded = jws.b64url(json.dumps(protected).encode())
-    signature = jws.signing_key().sign(f"{encoded}.{sign_over or payload}".encode(), jws.pss_padding(),
-                                       jws.hashes.SHA512())
-    return json.dumps({"payload": payload, "signatures": [
-        {"protected": encoded, "header": {"kid": "homebrew-1"}, "signature": jws.b64url(signature)}
-    ]}).encode()
+    signature = jws.signing_key().sign(
+        f"{encoded}.{sign_over or payload}".encode(), jws.pss_padding(), jws.hashes.SHA512()
+    )
+    return json.dumps(
+        {
+            "payload": payload,
+            "signatures": [{"protected": encoded, "header": {"kid": "homebrew-1"}, "signature": jws.b64url(signature)}],
+        }
+    ).encode()
 
 
 def test_a_valid_signature_yields_the_payload_as_served():

@@ -1,0 +1,117 @@
+"""Crash injection: count a run's side effects and die at step k, as an exception or a real SIGKILL.
+
+Side effects are every download, every object write (store or copy), every state, lock and run-document
+write, and every delete. After the crash, the process is "dead": any further storage call fails too, so
+nothing happens after step k, as with a killed process.
+
+`python -m tests.resilience.crash K <homebrew-sync arguments>` runs the CLI and SIGKILLs itself at step K.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import shared.engine
+import shared.transfer
+from shared.storage import Document, ObjectInfo, Storage
+
+
+class Crash(BaseException):
+    """Not an Exception: nothing in the engine may catch it, as nothing catches a power cut."""
+
+
+class CrashPlan:
+    def __init__(self, crash_at: int | None, on_crash: Callable[[], None] | None = None) -> None:
+        self.crash_at = crash_at
+        self.on_crash = on_crash or self._raise
+        self.steps: list[str] = []
+        self.dead = False
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _raise() -> None:
+        raise Crash("crashed")
+
+    def check_alive(self) -> None:
+        if self.dead:
+            raise Crash("process is dead")
+
+    def step(self, what: str) -> None:
+        with self._lock:
+            self.check_alive()
+            self.steps.append(what)
+            if len(self.steps) == self.crash_at:
+                self.dead = True
+                self.on_crash()
+
+
+class CrashingStorage:
+    """Any Storage, with each side effect counted by the plan (reads only check the process is alive)."""
+
+    def __init__(self, inner: Storage, plan: CrashPlan) -> None:
+        self.inner = inner
+        self.plan = plan
+        self.url = inner.url
+
+    def read(self, key: str) -> Document | None:
+        self.plan.check_alive()
+        return self.inner.read(key)
+
+    def write(self, key: str, data: bytes, **conditions: Any) -> str:
+        self.plan.step(f"write {key}")
+        return self.inner.write(key, data, **conditions)
+
+    def delete(self, key: str, **conditions: Any) -> None:
+        self.plan.step(f"delete {key}")
+        self.inner.delete(key, **conditions)
+
+    def put_verified(self, key: str, chunks: Iterable[bytes], *, sha256: str, size: int | None) -> int:
+        self.plan.step(f"store {key}")
+        return self.inner.put_verified(key, chunks, sha256=sha256, size=size)
+
+    def copy_verified(self, source_key: str, key: str, *, sha256: str, size: int) -> None:
+        self.plan.step(f"copy {key}")
+        self.inner.copy_verified(source_key, key, sha256=sha256, size=size)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        self.plan.check_alive()
+        return self.inner.stat(key)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        self.plan.check_alive()
+        return self.inner.list(prefix)
+
+    def iter_bytes(self, key: str) -> Iterator[bytes]:
+        self.plan.check_alive()
+        return self.inner.iter_bytes(key)
+
+
+def install(plan: CrashPlan, patch: Callable[[Any, str, Any], None]) -> None:
+    """Route the engine's storage and downloads through the plan (`patch` = monkeypatch.setattr or setattr)."""
+    open_storage = shared.engine.open_storage
+    fetch = shared.transfer.Transfer.fetch
+
+    def counted_fetch(self: shared.transfer.Transfer, bottle: Any) -> int:
+        plan.step(f"download {bottle.file}")
+        return fetch(self, bottle)
+
+    patch(shared.engine, "open_storage", lambda settings: CrashingStorage(open_storage(settings), plan))
+    patch(shared.transfer.Transfer, "fetch", counted_fetch)
+
+
+def main(argv: list[str]) -> int:
+    crash_at = int(argv[0])
+    plan = CrashPlan(crash_at, on_crash=lambda: os.kill(os.getpid(), signal.SIGKILL))
+    install(plan, setattr)
+    from shared.cli import main as cli_main
+
+    return cli_main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

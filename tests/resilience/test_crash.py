@@ -1,0 +1,211 @@
+"""Crash at every step of a run, then check the mirror: nothing corrupt, nothing lost, a rerun converges.
+
+The scenario: a mirror of upstream A exists; upstream B has since rebuilt a bottle (same file name, new
+sha256), bumped a version and added a formula whose tags share one blob. The run from B has N side
+effects; for every k in 1..N the run dies at step k (an exception that nothing catches, or a real SIGKILL
+in a subprocess against a moto server). After each crash:
+- the state file is valid, and every bottle it lists exists with the right sha256;
+- nothing the previous state referenced is gone (a rebuilt file may only carry upstream's new bytes);
+- a rerun converges to the full mirror of B without downloading again what the state had recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import pytest
+
+import shared.engine
+from fake_upstream.catalogue import generate_catalogue
+from fake_upstream.server import FakeUpstream
+from shared.models import StateFile
+from shared.selection import select_tag
+from shared.state import StateStore
+from shared.storage.local import LocalStorage
+from shared.storage.s3 import S3Storage
+from tests.integration.conftest import FAST_RETRIES, expected_files, run_cli, upstream_args
+from tests.resilience.crash import Crash, CrashPlan, install
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = 21
+DATE = "2025-07-20"
+pytestmark = pytest.mark.slow
+
+
+def _pourable(catalogue, tag="arm64_sonoma") -> list[str]:
+    return [
+        name
+        for name in catalogue.names()
+        if not catalogue.find(name)["disabled"] and select_tag(catalogue.bottles(name), tag) == tag
+    ]
+
+
+@contextmanager
+def upstreams():
+    """A (what the mirror holds) and B (what upstream serves now)."""
+    with FakeUpstream(generate_catalogue(10, seed=SEED)) as a, FakeUpstream(generate_catalogue(10, seed=SEED)) as b:
+        rebuilt, bumped = _pourable(b.catalogue)[:2]
+        b.catalogue.rebuild_bottle(rebuilt, "arm64_sonoma")
+        b.catalogue.bump_version(bumped)
+        b.catalogue.add_formula("zz-shared-blob", "1.0", tags=("arm64_sonoma", "arm64_ventura"), share_blobs=True)
+        yield a, b
+
+
+def dead_owner() -> str:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return f"{socket.gethostname()}:{gone.stdout.strip()}:crashed"
+
+
+def sync_args(up: FakeUpstream, dest: str, layout: str) -> list[str]:
+    return [
+        "sync",
+        "--dest",
+        dest,
+        "--date",
+        DATE,
+        "--layout",
+        layout,
+        "--concurrency",
+        "1",
+        "--json",
+        "--no-progress",
+        *upstream_args(up),
+    ]
+
+
+def sha_of_object(storage, key: str) -> str:
+    return hashlib.sha256(b"".join(storage.iter_bytes(key))).hexdigest()
+
+
+def check_after_crash(storage, before: StateFile, b: FakeUpstream, where: str) -> StateFile:
+    state = StateStore(storage).load()  # raises if the crash left it unreadable
+    for file, record in state.bottles.items():
+        assert sha_of_object(storage, record.key) == record.sha256, f"{where}: {file} recorded but wrong"
+    b_shas = {bottle.sha256 for _name, bottle in b.catalogue.iter_bottles()}
+    for file, record in before.bottles.items():
+        assert storage.stat(record.key) is not None, f"{where}: {record.key} was deleted"
+        digest = sha_of_object(storage, record.key)
+        assert digest == record.sha256 or digest in b_shas, f"{where}: {record.key} holds foreign bytes"
+    return state
+
+
+def check_rerun(
+    storage, before: StateFile, recorded: StateFile, b: FakeUpstream, downloads_before: dict[str, int], where: str
+) -> None:
+    final = StateStore(storage).load()
+    assert expected_files(b) <= set(final.bottles) <= expected_files(b) | set(before.bottles), where
+    for record in final.bottles.values():
+        assert sha_of_object(storage, record.key) == record.sha256, where
+    for record in recorded.bottles.values():
+        assert b.blob_downloads(record.sha256) == downloads_before.get(record.sha256, 0), (
+            f"{where}: {record.key} was downloaded again"
+        )
+
+
+def blob_counts(b: FakeUpstream) -> dict[str, int]:
+    return {bottle.sha256: b.blob_downloads(bottle.sha256) for _name, bottle in b.catalogue.iter_bottles()}
+
+
+@pytest.mark.parametrize("variant", ["local-dated", "local-flat", "s3-dated"])
+def test_crash_at_every_step(variant, tmp_path, monkeypatch, request):
+    for name, value in FAST_RETRIES.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HOMEBREW_SYNC_CHECKPOINT_EVERY", "2")
+    backend, layout = variant.split("-")
+    if backend == "s3":
+        s3 = request.getfixturevalue("s3_client")
+
+    def destination(k: int):
+        if backend == "local":
+            path = tmp_path / f"k{k}"
+            return str(path), LocalStorage(path)
+        return f"s3://mirror-bucket/k{k}", S3Storage(s3, "mirror-bucket", f"k{k}")
+
+    with upstreams() as (a, b):
+        dest, _ = destination(0)
+        assert run_cli(*sync_args(a, dest, layout)).code == 0
+        counting = CrashPlan(crash_at=None)
+        with monkeypatch.context() as patch:
+            install(counting, patch.setattr)
+            assert run_cli(*sync_args(b, dest, layout)).code == 0
+        steps = counting.steps
+        assert (
+            len(steps) >= 10
+            and any(s.startswith("download") for s in steps)
+            and any(s.startswith("copy") for s in steps)
+        )
+        for k in range(1, len(steps) + 1):
+            where = f"{variant} crash at step {k}/{len(steps)} ({steps[k - 1]})"
+            dest, storage = destination(k)
+            assert run_cli(*sync_args(a, dest, layout)).code == 0, where
+            before = StateStore(storage).load()
+            plan = CrashPlan(crash_at=k)
+            with monkeypatch.context() as patch:
+                install(plan, patch.setattr)
+                patch.setattr(shared.engine, "default_owner", dead_owner)
+                with pytest.raises(Crash):
+                    run_cli(*sync_args(b, dest, layout))
+            recorded = check_after_crash(storage, before, b, where)
+            downloads = blob_counts(b)
+            rerun = run_cli(*sync_args(b, dest, layout))
+            assert rerun.code == 0, f"{where}: {rerun.err}"
+            check_rerun(storage, before, recorded, b, downloads, where)
+
+
+def test_sigkill_at_every_step_against_a_moto_server(moto_server, tmp_path, monkeypatch):
+    env = {
+        **os.environ,
+        **FAST_RETRIES,
+        "HOMEBREW_SYNC_CHECKPOINT_EVERY": "2",
+        "PYTHONPATH": str(ROOT),
+        "HOMEBREW_SYNC_S3_ENDPOINT_URL": moto_server,
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    monkeypatch.setenv("HOMEBREW_SYNC_S3_ENDPOINT_URL", moto_server)
+    for name, value in FAST_RETRIES.items():
+        monkeypatch.setenv(name, value)
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+    s3.create_bucket(Bucket="killed")
+
+    def harness(k: int | None, up: FakeUpstream, dest: str) -> subprocess.CompletedProcess:
+        module = ["-m", "tests.resilience.crash", str(k)] if k else ["-m", "shared"]
+        return subprocess.run(
+            [sys.executable, *module, *sync_args(up, dest, "dated")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    with upstreams() as (a, b):
+        count = CrashPlan(crash_at=None)
+        with monkeypatch.context() as patch:
+            install(count, patch.setattr)
+            assert run_cli(*sync_args(a, "s3://killed/count", "dated")).code == 0
+            count.steps.clear()
+            assert run_cli(*sync_args(b, "s3://killed/count", "dated")).code == 0
+        total = len(count.steps)
+        for k in range(1, total + 1):
+            where = f"SIGKILL at step {k}/{total} ({count.steps[k - 1]})"
+            dest = f"s3://killed/k{k}"
+            storage = S3Storage(s3, "killed", f"k{k}")
+            assert harness(None, a, dest).returncode == 0, where
+            before = StateStore(storage).load()
+            killed = harness(k, b, dest)
+            assert killed.returncode == -9, f"{where}: exit {killed.returncode} {killed.stderr[-500:]}"
+            recorded = check_after_crash(storage, before, b, where)
+            downloads = blob_counts(b)
+            rerun = harness(None, b, dest)
+            assert rerun.returncode == 0, f"{where}: {rerun.stderr[-1000:]}"
+            check_rerun(storage, before, recorded, b, downloads, where)
