@@ -89,7 +89,7 @@ def check_after_crash(storage, before: StateFile, b: FakeUpstream, where: str) -
     for file, record in state.bottles.items():
         assert sha_of_object(storage, record.key) == record.sha256, f"{where}: {file} recorded but wrong"
     b_shas = {bottle.sha256 for _name, bottle in b.catalogue.iter_bottles()}
-    for file, record in before.bottles.items():
+    for record in before.bottles.values():
         assert storage.stat(record.key) is not None, f"{where}: {record.key} was deleted"
         digest = sha_of_object(storage, record.key)
         assert digest == record.sha256 or digest in b_shas, f"{where}: {record.key} holds foreign bytes"
