@@ -144,3 +144,20 @@ def test_lambda_invoke_is_asynchronous_with_a_pointer_payload():
         )
         AwsDispatcher(settings, lambda_client=client).invoke_worker("r1", "k", function="arn:self")
         stub.assert_no_pending_responses()
+
+
+def test_a_poison_bottle_is_reported_quarantined_in_the_notification(aws_world, dispatcher):
+    from tests.integration.test_faults import a_bottle
+
+    file, sha = a_bottle(aws_world.upstream)
+    aws_world.upstream.faults.add(sha, "wrong_bytes", times=-1)
+    for week in (1, 2, 3):
+        event = dict(load_event("scheduled.json"), id=f"week-{week}")
+        ORCHESTRATOR(event, orchestrator_context())
+        run_workers(dispatcher, start=len(dispatcher.lambda_calls) - 1)
+        final = aws_world.webhook.texts()[-1]
+        assert "Completed With Problems" in final and f"{file}: sha256 mismatch" in final
+        assert ("Quarantined (failed 3+ runs in a row): " + file in final) == (week == 3)
+    alerts = aws_world.alerts()
+    assert len(alerts) == 3 and all(file in a for a in alerts)
+    assert aws_world.json("bottles_hash.json")["failures"][file]["count"] == 3
