@@ -161,9 +161,12 @@ class HomebrewClient:
 
 
 def default_cache_dir(work_dir: Path | None) -> Path:
-    """The work dir (ECS: the EFS mount) when set, else the user's cache folder."""
+    """The work dir (ECS: the EFS mount) when set; /tmp in Lambda (kept while the sandbox is warm);
+    else the user's cache folder."""
     if work_dir is not None:
         return work_dir / "cache"
+    if os.environ.get("LAMBDA_TASK_ROOT"):
+        return Path("/tmp/homebrew-sync-cache")
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "homebrew-sync"
 
 
