@@ -41,6 +41,7 @@ def test_rejected_urls_open_no_socket(client, url, monkeypatch):
         return
     parts = urlsplit(url)
     allowed = {"ghcr.io", "formulae.brew.sh", "pkg-containers.githubusercontent.com"}
+    explicitly_allowed = parts.netloc == "127.0.0.1:8080"  # the --allow-host entry: https, or http on loopback
     assert (parts.scheme == "https" and parts.hostname in allowed) or (
-        parts.scheme == "http" and parts.netloc == "127.0.0.1:8080"
+        parts.scheme in ("http", "https") and explicitly_allowed
     )
