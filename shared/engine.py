@@ -131,48 +131,36 @@ def summarize(plan: Plan, outcome: RunOutcome | None, *, started: float, dry_run
         rejected=plan.rejected,
     )
     if outcome is None:
-        summary.bottles = [
-            BottleOutcome(
-                file=b.file,
-                key=b.key,
-                formula=b.formula,
-                tag=b.tag,
-                sha256=b.sha256,
-                size=b.size,
-                status="planned",
-            )
-            for b in plan.bottles
-        ]
+        summary.bottles = [BottleOutcome.of(b, "planned") for b in plan.bottles]
     else:
-        add_outcome(summary, outcome)
+        merge_summary(summary, piece_summary(plan.run_id, outcome))
     summary.duration_s = round(time.monotonic() - started, 3)
     return summary
 
 
-def add_outcome(summary: RunSummary, outcome: RunOutcome) -> None:
-    """Fold one runner result into a summary (several for sharded or continued runs)."""
-    summary.bottles.extend(outcome.outcomes)
-    summary.bottles.extend(
-        BottleOutcome(
-            file=b.file,
-            key=b.key,
-            formula=b.formula,
-            tag=b.tag,
-            sha256=b.sha256,
-            size=b.size,
-            status="not_started",
-        )
-        for b in outcome.not_started
+def piece_summary(run_id: str, outcome: RunOutcome) -> RunSummary:
+    """What one runner (one shard, or one piece of it) did."""
+    statuses = [item.status for item in outcome.outcomes]
+    return RunSummary(
+        run_id=run_id,
+        downloaded=statuses.count("downloaded"),
+        copied=statuses.count("copied") + statuses.count("existing"),
+        failed=statuses.count("failed"),
+        not_started=len(outcome.not_started),
+        bytes_downloaded=outcome.bytes_downloaded,
+        bottles=outcome.outcomes + [BottleOutcome.of(b, "not_started") for b in outcome.not_started],
+        failures=[Failure(file=o.file, error=o.error or "failed") for o in outcome.outcomes if o.status == "failed"],
+        quarantined=outcome.quarantined,
     )
-    counts = {status: 0 for status in ("downloaded", "copied", "existing", "failed")}
-    for item in outcome.outcomes:
-        counts[item.status] = counts.get(item.status, 0) + 1
-    summary.downloaded += counts["downloaded"]
-    summary.copied += counts["copied"] + counts["existing"]
-    summary.failed += counts["failed"]
-    summary.not_started += len(outcome.not_started)
-    summary.bytes_downloaded += outcome.bytes_downloaded
-    summary.failures.extend(
-        Failure(file=o.file, error=o.error or "failed") for o in outcome.outcomes if o.status == "failed"
-    )
-    summary.quarantined = sorted(set(summary.quarantined) | set(outcome.quarantined))
+
+
+def merge_summary(into: RunSummary, piece: RunSummary) -> None:
+    """Fold one piece into a run's summary (several for sharded or continued runs)."""
+    into.downloaded += piece.downloaded
+    into.copied += piece.copied
+    into.failed += piece.failed
+    into.not_started += piece.not_started
+    into.bytes_downloaded += piece.bytes_downloaded
+    into.bottles.extend(piece.bottles)
+    into.failures.extend(piece.failures)
+    into.quarantined = sorted(set(into.quarantined) | set(piece.quarantined))

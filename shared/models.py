@@ -177,6 +177,21 @@ class BottleOutcome(BaseModel):
     status: BottleStatus
     error: str | None = None
 
+    @classmethod
+    def of(
+        cls, bottle: PlannedBottle, status: BottleStatus, *, size: int | None = None, error: str | None = None
+    ) -> BottleOutcome:
+        return cls(
+            file=bottle.file,
+            key=bottle.key,
+            formula=bottle.formula,
+            tag=bottle.tag,
+            sha256=bottle.sha256,
+            size=size if size is not None else bottle.size,
+            status=status,
+            error=error,
+        )
+
 
 class Failure(BaseModel):
     file: str

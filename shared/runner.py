@@ -160,25 +160,25 @@ class Runner:
         group_error: str | None = None
         for bottle in group:
             if group_error is not None:
-                results.append((bottle, _outcome(bottle, "failed", error=group_error)))
+                results.append((bottle, BottleOutcome.of(bottle, "failed", error=group_error)))
                 continue
             if self._stop.is_set() and source is None:
-                results.append((bottle, _outcome(bottle, "not_started")))
+                results.append((bottle, BottleOutcome.of(bottle, "not_started")))
                 continue
             try:
                 outcome = self._store(bottle, source)
             except TransferAborted:
-                results.append((bottle, _outcome(bottle, "not_started")))
+                results.append((bottle, BottleOutcome.of(bottle, "not_started")))
                 continue
             except SyncError as exc:
                 group_error = _reason(exc, bottle.file)
                 log.warning("bottle failed", extra={"file": bottle.file, "error": group_error})
-                results.append((bottle, _outcome(bottle, "failed", error=group_error)))
+                results.append((bottle, BottleOutcome.of(bottle, "failed", error=group_error)))
                 continue
             except Exception as exc:  # one bad bottle never stops the run
                 log.exception("bottle failed unexpectedly", extra={"file": bottle.file})
                 group_error = f"unexpected {type(exc).__name__}: {exc}"
-                results.append((bottle, _outcome(bottle, "failed", error=group_error)))
+                results.append((bottle, BottleOutcome.of(bottle, "failed", error=group_error)))
                 continue
             source = (bottle.key, outcome.size or 0)
             log.info("bottle stored", extra={"file": bottle.file, "status": outcome.status, "bytes": outcome.size})
@@ -192,13 +192,13 @@ class Runner:
         if source is not None:
             try:
                 self.storage.copy_verified(source[0], bottle.key, sha256=bottle.sha256, size=source[1])
-                return _outcome(bottle, "copied", size=source[1])
+                return BottleOutcome.of(bottle, "copied", size=source[1])
             except (IntegrityError, StorageError) as exc:
                 log.warning("copy source unusable; downloading", extra={"file": bottle.file, "error": str(exc)})
         size = self._existing(bottle)
         if size is not None:
-            return _outcome(bottle, "existing", size=size)
-        return _outcome(bottle, "downloaded", size=self.transfer.fetch(bottle))
+            return BottleOutcome.of(bottle, "existing", size=size)
+        return BottleOutcome.of(bottle, "downloaded", size=self.transfer.fetch(bottle))
 
     def _unrecord(self, bottle: PlannedBottle) -> None:
         """Before new bytes replace an object the state lists, drop that entry, so the state never
@@ -289,19 +289,6 @@ def _record(bottle: PlannedBottle, outcome: BottleOutcome) -> BottleRecord:
         formula=bottle.formula,
         tag=bottle.tag,
         downloaded_at=datetime.now(UTC).date().isoformat(),
-    )
-
-
-def _outcome(bottle: PlannedBottle, status: str, *, size: int | None = None, error: str | None = None) -> BottleOutcome:
-    return BottleOutcome(
-        file=bottle.file,
-        key=bottle.key,
-        formula=bottle.formula,
-        tag=bottle.tag,
-        sha256=bottle.sha256,
-        size=size if size is not None else bottle.size,
-        status=status,
-        error=error,  # type: ignore[arg-type]
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.config import Settings
-from shared.engine import Engine, add_outcome
+from shared.engine import Engine, merge_summary, piece_summary
 from shared.lock import RunLock
 from shared.models import RunSummary
 from shared.notify import Notifier, RunContext, success_message
@@ -96,8 +96,7 @@ def run_worker(
         on_progress=on_progress,
         heartbeat=lock.refresh,
     )
-    piece = RunSummary(run_id=run_id)
-    add_outcome(piece, outcome)
+    piece = piece_summary(run_id, outcome)
     piece.duration_s = round(time.monotonic() - started, 3)
     report = WorkerReport(
         run_id=run_id,
@@ -160,14 +159,3 @@ def finish_run(
     lock.release()
     log.info("run finished", extra={"run_id": info.run_id, "downloaded": summary.downloaded, "failed": summary.failed})
     return summary
-
-
-def merge_summary(into: RunSummary, piece: RunSummary) -> None:
-    into.downloaded += piece.downloaded
-    into.copied += piece.copied
-    into.failed += piece.failed
-    into.not_started += piece.not_started
-    into.bytes_downloaded += piece.bytes_downloaded
-    into.bottles.extend(piece.bottles)
-    into.failures.extend(piece.failures)
-    into.quarantined = sorted(set(into.quarantined) | set(piece.quarantined))
