@@ -16,14 +16,12 @@ import math
 import os
 import re
 import secrets
-import socket
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from fake_upstream import jws, oci
@@ -36,6 +34,7 @@ from fake_upstream.catalogue import (
     iter_blob_bytes,
 )
 from fake_upstream.faults import API_KEY, BLOB_HOST_KINDS, REGISTRY_BLOB_KINDS, Faults
+from fake_upstream.httpserver import StoppableServer
 
 ANONYMOUS_BEARER = "Bearer QQ=="  # base64("A"): ghcr's anonymous token (homebrew.md section 3)
 REGISTRY_PREFIX = "/v2/homebrew/core/"
@@ -71,39 +70,10 @@ class _ApiDocument:
     last_modified: int
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that can close its live connections, so stop() never waits on a client."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
+class _Server(StoppableServer):
     def __init__(self, address, handler, upstream: FakeUpstream) -> None:
         self.upstream = upstream
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, handler)
-
-    def process_request(self, request, client_address):
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request):
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request, client_address):
-        # Clients hanging up mid-body is normal in fault tests: stay quiet about socket errors only.
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -6,45 +6,18 @@ retry and "notification failed" paths can be exercised.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fake_upstream.httpserver import StoppableServer
 
 
-class _WebhookServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _WebhookServer(StoppableServer):
     def __init__(self, address, hook: FakeWebhook) -> None:
         self.hook = hook
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, _WebhookHandler)
-
-    def process_request(self, request, client_address):
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request):
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request, client_address):
-        # Clients hanging up mid-body is normal in fault tests: stay quiet about socket errors only.
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
 
 
 class _WebhookHandler(BaseHTTPRequestHandler):
