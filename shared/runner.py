@@ -82,14 +82,18 @@ class Runner:
     # --- the loop --------------------------------------------------------------------------------------
 
     def run(self, bottles: list[PlannedBottle]) -> RunOutcome:
-        groups = _group_by_blob(bottles)
         result = RunOutcome()
-        pending: dict[str, BottleRecord] = {}
-        total_bytes = sum({b.sha256: b.size or 0 for b in bottles if b.copy_from is None}.values())
-        done_bytes = 0
+        pending: dict[str, BottleRecord] = {}  # verified and stored, not yet in the state
+        progress = ProgressEvent(
+            done=0,
+            total=len(bottles),
+            bytes_done=0,
+            failed=0,
+            bytes_total=sum({b.sha256: b.size or 0 for b in bottles if b.copy_from is None}.values()),
+        )
         last_checkpoint = last_heartbeat = time.monotonic()
-        queue = iter(groups)
-        in_flight: dict[Future[list[tuple[PlannedBottle, BottleOutcome]]], list[PlannedBottle]] = {}
+        queue = iter(_group_by_blob(bottles))
+        in_flight: set[Future[list[tuple[PlannedBottle, BottleOutcome]]]] = set()
         with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="bottle") as pool:
             while True:
                 stopping = self._stopping()
@@ -97,38 +101,16 @@ class Runner:
                     group = next(queue, None)
                     if group is None:
                         break
-                    in_flight[pool.submit(self._transfer_group, group)] = group
+                    in_flight.add(pool.submit(self._transfer_group, group))
                 if not in_flight:
                     break
-                finished, _ = wait(in_flight, timeout=0.25, return_when=FIRST_COMPLETED)
+                finished, in_flight = wait(in_flight, timeout=0.25, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    group = in_flight.pop(future)
-                    for bottle, outcome in future.result():
-                        if outcome.status == "not_started":
-                            result.not_started.append(bottle)
-                            continue
-                        result.outcomes.append(outcome)
-                        if outcome.status in ("downloaded", "copied", "existing"):
-                            pending[bottle.file] = _record(bottle, outcome)
-                        if outcome.status == "downloaded":
-                            result.bytes_downloaded += outcome.size or 0
-                            done_bytes += outcome.size or 0
+                    self._collect(future.result(), result, pending, progress)
                 if finished and self.on_progress:
-                    self.on_progress(
-                        ProgressEvent(
-                            done=len(result.outcomes),
-                            total=len(bottles),
-                            bytes_done=done_bytes,
-                            bytes_total=total_bytes,
-                            failed=sum(o.status == "failed" for o in result.outcomes),
-                        )
-                    )
+                    self.on_progress(progress)
                 now = time.monotonic()
-                if (
-                    stopping
-                    and self._stop_requested_at is not None
-                    and now - self._stop_requested_at > self.options.stop_grace_s
-                ):
+                if stopping and self._stop_requested_at and now - self._stop_requested_at > self.options.stop_grace_s:
                     self.transfer.abort_all()
                 if len(pending) >= self.options.checkpoint_every or (
                     pending and now - last_checkpoint >= self.options.checkpoint_seconds
@@ -141,6 +123,27 @@ class Runner:
             result.not_started.extend(b for group in queue for b in group)
         result.quarantined = self._final_checkpoint(pending, result.outcomes)
         return result
+
+    @staticmethod
+    def _collect(
+        results: list[tuple[PlannedBottle, BottleOutcome]],
+        run: RunOutcome,
+        pending: dict[str, BottleRecord],
+        progress: ProgressEvent,
+    ) -> None:
+        for bottle, outcome in results:
+            if outcome.status == "not_started":
+                run.not_started.append(bottle)
+                continue
+            run.outcomes.append(outcome)
+            progress.done += 1
+            if outcome.status == "failed":
+                progress.failed += 1
+                continue
+            pending[bottle.file] = _record(bottle, outcome)
+            if outcome.status == "downloaded":
+                run.bytes_downloaded += outcome.size or 0
+                progress.bytes_done += outcome.size or 0
 
     def _stopping(self) -> bool:
         if not self._stop.is_set() and self.should_stop():
