@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared import naming
 
@@ -32,25 +32,21 @@ class FormulaVersions(_Api):
     stable: str | None = None
 
 
+class BottleSpec(_Api):
+    stable: BottleStable | None = None  # `bottle` is `{}` for formulae without bottles
+
+
 class Formula(_Api):
     name: str
     versions: FormulaVersions
     revision: int = 0
     disabled: bool = False
     deprecated: bool = False
-    bottle: dict[str, BottleStable] = Field(default_factory=dict)
-
-    @field_validator("bottle", mode="before")
-    @classmethod
-    def _no_bottle(cls, value: object) -> object:
-        # `bottle` is `{}` for formulae without bottles, and only `stable` matters.
-        if isinstance(value, dict):
-            return {k: v for k, v in value.items() if k == "stable"}
-        return value
+    bottle: BottleSpec = Field(default_factory=BottleSpec)
 
     @property
     def stable_bottle(self) -> BottleStable | None:
-        return self.bottle.get("stable")
+        return self.bottle.stable
 
 
 # --- the plan ------------------------------------------------------------------------------------------
@@ -110,6 +106,8 @@ class Plan(BaseModel):
 # --- the state file ------------------------------------------------------------------------------------
 
 STATE_SCHEMA_VERSION = 2
+# Checked in pydantic-core (a 25,000-entry state loads in one pass): the same rules as naming.py.
+BottleFileName = Annotated[str, StringConstraints(pattern=naming.FILENAME_PATTERN, max_length=256)]
 
 
 class BottleRecord(BaseModel):
@@ -117,22 +115,12 @@ class BottleRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sha256: str
+    sha256: str = Field(pattern=naming.SHA256_PATTERN)
     size: int = Field(ge=0)
-    key: str
+    key: str = Field(pattern=naming.STATE_KEY_PATTERN, max_length=300)
     formula: str
     tag: str
     downloaded_at: str
-
-    @field_validator("sha256")
-    @classmethod
-    def _sha(cls, value: str) -> str:
-        return naming.validate_sha256(value)
-
-    @field_validator("key")
-    @classmethod
-    def _key(cls, value: str) -> str:
-        return naming.validate_key(value)
 
 
 class FailureRecord(BaseModel):
@@ -151,15 +139,8 @@ class StateFile(BaseModel):
 
     schema_version: Literal[2] = STATE_SCHEMA_VERSION
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    bottles: dict[str, BottleRecord] = Field(default_factory=dict)
+    bottles: dict[BottleFileName, BottleRecord] = Field(default_factory=dict)
     failures: dict[str, FailureRecord] = Field(default_factory=dict)
-
-    @field_validator("bottles")
-    @classmethod
-    def _file_names(cls, value: dict[str, BottleRecord]) -> dict[str, BottleRecord]:
-        for file in value:
-            naming.validate_filename(file)
-        return value
 
 
 # --- results -------------------------------------------------------------------------------------------

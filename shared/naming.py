@@ -19,7 +19,13 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9@+._-]{0,127}$")
 # Versions: digits, letters and ". _ - +" (3.12.7, 2024a, 1.1.1w, 9.5p1).
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 _TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+_SHA256_RE = re.compile(SHA256_PATTERN)
+# A path segment of safe characters where a dot is always followed by another safe character: no "..",
+# no "." or ".." segments, nothing hidden behind a trailing dot. Used where pydantic checks keys in bulk.
+_SEGMENT = r"(?:[A-Za-z0-9@+_-]|\.[A-Za-z0-9@+_-])+"
+STATE_KEY_PATTERN = rf"^{_SEGMENT}(?:/{_SEGMENT})*$"
+FILENAME_PATTERN = r"^[a-z0-9](?:[A-Za-z0-9@+_-]|\.[A-Za-z0-9@+_-])*\.tar\.gz$"
 _DATE_DIR_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 STATE_KEY = "bottles_hash.json"

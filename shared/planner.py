@@ -39,8 +39,28 @@ class PlanOptions:
 
 @dataclass
 class _Candidate:
-    bottle: PlannedBottle
+    """A selected bottle; most are already mirrored, so the pydantic model is built only when planned."""
+
+    file: str
+    formula: str
+    version: str
+    tag: str
+    sha256: str
+    rebuild: int
     platforms: list[str] = field(default_factory=list)
+
+    def planned(self, options: PlanOptions) -> PlannedBottle:
+        return PlannedBottle(
+            file=self.file,
+            key=object_key(options.layout, options.day, self.file),
+            formula=self.formula,
+            version=self.version,
+            tag=self.tag,
+            platforms=self.platforms,
+            sha256=self.sha256,
+            image=image_name(self.formula),
+            image_tag=image_tag(self.version, self.rebuild),
+        )
 
 
 def all_tags(formulae: list[Formula]) -> set[str]:
@@ -95,11 +115,11 @@ def make_plan(
         if formula.disabled:
             continue
         try:
-            _select(formula, platforms, options, candidates)
+            _select(formula, platforms, candidates)
         except UnsafeInputError as exc:
             rejected.append(Rejected(formula=formula.name[:128], reason=exc.message))
     if wanted:
-        missing = sorted(wanted - {c.bottle.formula for c in candidates.values()})
+        missing = sorted(wanted - {c.formula for c in candidates.values()})
         for name in missing:
             log.warning("requested formula has no bottle for the platforms", extra={"formula": name})
     else:
@@ -118,14 +138,13 @@ def make_plan(
     )
     for file in sorted(candidates):
         candidate = candidates[file]
-        bottle = candidate.bottle
-        bottle.platforms = candidate.platforms
         record = state.bottles.get(file)
         if not options.force and (
-            (record is not None and record.sha256 == bottle.sha256) or known.get(file) == bottle.sha256
+            (record is not None and record.sha256 == candidate.sha256) or known.get(file) == candidate.sha256
         ):
             plan.skipped += 1
             continue
+        bottle = candidate.planned(options)
         bottle.reason = "changed" if record is not None and record.sha256 != bottle.sha256 else "new"
         bottle.replaces_recorded = record is not None and record.key == bottle.key
         same_bytes = by_sha.get(bottle.sha256)
@@ -137,7 +156,7 @@ def make_plan(
     return plan
 
 
-def _select(formula: Formula, platforms: list[str], options: PlanOptions, out: dict[str, _Candidate]) -> None:
+def _select(formula: Formula, platforms: list[str], out: dict[str, _Candidate]) -> None:
     stable = formula.stable_bottle
     version = formula.versions.stable
     if stable is None or not stable.files or not version:
@@ -150,19 +169,8 @@ def _select(formula: Formula, platforms: list[str], options: PlanOptions, out: d
         file = bottle_filename(formula.name, pkg, tag, stable.rebuild)
         candidate = out.get(file)
         if candidate is None:
-            candidate = out[file] = _Candidate(
-                PlannedBottle.model_construct(  # every field was validated just above or by naming
-                    file=file,
-                    key=object_key(options.layout, options.day, file),
-                    formula=formula.name,
-                    version=pkg,
-                    tag=tag,
-                    platforms=[],
-                    sha256=validate_sha256(stable.files[tag].sha256),
-                    image=image_name(formula.name),
-                    image_tag=image_tag(pkg, stable.rebuild),
-                )
-            )
+            sha256 = validate_sha256(stable.files[tag].sha256)
+            candidate = out[file] = _Candidate(file, formula.name, pkg, tag, sha256, stable.rebuild)
         if platform not in candidate.platforms:
             candidate.platforms.append(platform)
 
@@ -172,7 +180,7 @@ def _check_sanity_floor(state: StateFile, candidates: dict[str, _Candidate], max
     held = {record.formula for record in state.bottles.values() if record.formula}
     if len(held) < MIN_FORMULAE_FOR_SANITY:
         return
-    listed = {candidate.bottle.formula for candidate in candidates.values()}
+    listed = {candidate.formula for candidate in candidates.values()}
     gone = held - listed
     share = len(gone) / len(held)
     if share > max_missing_share:

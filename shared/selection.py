@@ -38,11 +38,7 @@ _LATEST_RE = re.compile(r"^latest:(\d{1,2})$")
 class MacTag:
     arch: str  # "arm64" or "x86_64"
     release: str
-
-    @property
-    def age(self) -> int:
-        """0 for the newest release; larger is older."""
-        return MACOS_RELEASES.index(self.release)
+    age: int  # 0 for the newest release; larger is older
 
     @property
     def tag(self) -> str:
@@ -53,9 +49,9 @@ class MacTag:
 def parse_mac_tag(tag: str) -> MacTag | None:
     """`arm64_sonoma` -> (arm64, sonoma); bare `monterey` -> (x86_64, monterey); other tags -> None."""
     if tag.startswith("arm64_") and tag[6:] in MACOS_RELEASES:
-        return MacTag("arm64", tag[6:])
+        return MacTag("arm64", tag[6:], MACOS_RELEASES.index(tag[6:]))
     if tag in MACOS_RELEASES:
-        return MacTag("x86_64", tag)
+        return MacTag("x86_64", tag, MACOS_RELEASES.index(tag))
     return None
 
 

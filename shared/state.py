@@ -41,6 +41,10 @@ def parse_bottle_filename(file: str) -> tuple[str, str] | None:
 def parse_state(data: bytes, source: str = STATE_KEY) -> StateFile:
     """Validate a state document, migrating the older formats this project knows; else StateError."""
     try:
+        return StateFile.model_validate_json(data)  # the usual case, in one pass
+    except (ValidationError, UnsafeInputError):
+        pass  # find out why (or migrate) below
+    try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise StateError(f"{source} is not valid JSON ({exc}); it was left untouched") from None

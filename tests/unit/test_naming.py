@@ -149,3 +149,27 @@ def test_allow_list_accepts():
     assert ALLOW.check("https://pkg-containers.githubusercontent.com/ghcr1/blobs/x?se=1")
     assert ALLOW.check("http://127.0.0.1:8080/x")
     assert ALLOW.check(f"{REGISTRY}/curl/blobs/sha256:{SHA}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("abz09AZ@+._-/\\%\x00 ")), max_size=40))
+def test_state_file_patterns_are_no_looser_than_the_validators(text):
+    """The state file is checked by regex patterns in bulk; they must never accept what naming refuses."""
+    import re
+
+    from shared.naming import FILENAME_PATTERN, STATE_KEY_PATTERN, validate_filename
+
+    if re.fullmatch(FILENAME_PATTERN, text + ".tar.gz"):
+        assert validate_filename(text + ".tar.gz")
+    if re.fullmatch(STATE_KEY_PATTERN, text):
+        assert validate_key(text) == text
+
+
+def test_state_patterns_accept_what_the_engine_writes():
+    import re
+
+    from shared.naming import FILENAME_PATTERN, STATE_KEY_PATTERN
+
+    file = "python@3.12-3.12.7_1.arm64_tahoe.bottle.1.tar.gz"
+    assert re.fullmatch(FILENAME_PATTERN, file) and re.fullmatch(FILENAME_PATTERN, "libsigc++-3.6.0.all.bottle.tar.gz")
+    assert re.fullmatch(STATE_KEY_PATTERN, f"2025-07-21/{file}") and re.fullmatch(STATE_KEY_PATTERN, file)
