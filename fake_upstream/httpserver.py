@@ -19,6 +19,10 @@ class StoppableServer(ThreadingHTTPServer):
         super().__init__(address, handler)
 
     def process_request(self, request, client_address):
+        # Headers and body go out in separate writes; without TCP_NODELAY each small response would wait
+        # for the client's delayed ACK (~40 ms), which no real registry makes a client wait.
+        with contextlib.suppress(OSError):
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
