@@ -114,5 +114,8 @@ def test_sigterm_mid_run_exits_within_25s_consistent_and_a_rerun_completes(ecs_w
     assert second.wait(timeout=120) == 0, second.stderr.read().decode()[-2000:]
     final = read_state(s3)
     assert set(final) == set(expected_files(upstream))
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    published = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="HomebrewSync")["Metrics"]}
+    assert {"BottlesDownloaded", "BytesDownloaded", "BottlesFailed", "SyncDurationSeconds", "SyncSucceeded"} <= published
     assert_state_consistent(s3, final)
     assert all(upstream.blob_downloads(sha) == count for sha, count in before.items())
