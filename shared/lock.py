@@ -99,10 +99,6 @@ class RunLock:
             raise LockHeldError("another run took over the expired lock first") from None
         log.warning("took over an expired lock", extra={"previous_run": holder.run_id if holder else None})
 
-    def holder(self) -> LockInfo | None:
-        current = self.storage.read(LOCK_KEY)
-        return LockInfo.parse(current.data) if current else None
-
     def adopt(self) -> bool:
         """Continue a lock taken by an earlier process of the same run (Lambda/ECS workers)."""
         current = self.storage.read(LOCK_KEY)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from types import TracebackType
 
@@ -55,6 +54,3 @@ class TerminalProgress:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._progress.stop()
 
-
-def is_terminal() -> bool:
-    return sys.stderr.isatty()
