@@ -43,7 +43,7 @@ def test_429_retry_after_is_honoured(sync, upstream, tmp_path, kind):
     result = sync()
     assert result.code == 0, result.json["failures"]
     hits = registry_hits(upstream, sha)
-    assert [h.status for h in hits] == [429, 307]
+    assert hits[0].status == 429 and hits[-1].status == 307
     assert hits[1].time - hits[0].time >= 0.9  # waited as told, not the 10 ms backoff of these tests
     assert_rest_mirrored(result, upstream, tmp_path / "mirror")
 
