@@ -522,6 +522,29 @@ class FakeUpstream:
     def allow_hosts(self) -> list[str]:
         return [self.main_host, self.blob_host]
 
+    def cli_args(self) -> list[str]:
+        """The homebrew-sync (and invoke_local) flags that point a run at this upstream."""
+        args = [
+            "--api-url",
+            self.api_url,
+            "--registry-url",
+            self.registry_url,
+            "--signing-key",
+            str(self.public_key_path),
+        ]
+        for host in self.allow_hosts:
+            args += ["--allow-host", host]
+        return args
+
+    def settings_env(self) -> dict[str, str]:
+        """The same as HOMEBREW_SYNC_* environment variables (Lambda handlers, the ECS entrypoint)."""
+        return {
+            "HOMEBREW_SYNC_API_URL": self.api_url,
+            "HOMEBREW_SYNC_REGISTRY_URL": self.registry_url,
+            "HOMEBREW_SYNC_ALLOW_HOSTS": ",".join(self.allow_hosts),
+            "HOMEBREW_SYNC_SIGNING_KEY": str(self.public_key_path),
+        }
+
     @property
     def api_url(self) -> str:
         return f"http://{self.main_host}/api"

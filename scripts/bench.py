@@ -339,12 +339,8 @@ def homebrew_sync(command: str, upstream: Any, dest: str, *extra: str) -> list[s
     """`python -m shared plan|sync` against the fake upstream, as a user would type it."""
     args = [
         sys.executable, "-m", "shared", command,
-        "--dest", dest, "--date", SYNC_DATE, "--json", "--no-progress",
-        "--api-url", upstream.api_url, "--registry-url", upstream.registry_url,
-        "--signing-key", str(upstream.public_key_path),
+        "--dest", dest, "--date", SYNC_DATE, "--json", "--no-progress", *upstream.cli_args(),
     ]  # fmt: skip
-    for host in upstream.allow_hosts:
-        args += ["--allow-host", host]
     return args + list(extra)
 
 

@@ -21,24 +21,7 @@ from fake_upstream.server import FakeUpstream  # noqa: E402
 
 
 def sync(upstream: FakeUpstream, dest: str, extra: list[str]) -> dict:
-    command = [
-        sys.executable,
-        "-m",
-        "shared",
-        "sync",
-        "--dest",
-        dest,
-        "--json",
-        "--api-url",
-        upstream.api_url,
-        "--registry-url",
-        upstream.registry_url,
-        "--signing-key",
-        str(upstream.public_key_path),
-        *extra,
-    ]
-    for host in upstream.allow_hosts:
-        command += ["--allow-host", host]
+    command = [sys.executable, "-m", "shared", "sync", "--dest", dest, "--json", *upstream.cli_args(), *extra]
     print("$ homebrew-sync sync --dest", dest, "(against the local fake upstream)", flush=True)
     result = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
     lines = result.stdout.strip().splitlines()

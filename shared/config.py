@@ -162,10 +162,6 @@ class Settings(BaseSettings):
         return "./mirror"
 
     @property
-    def is_s3(self) -> bool:
-        return self.destination.startswith("s3://")
-
-    @property
     def size_threshold_bytes(self) -> int:
         return int(self.size_threshold_gb * 1024**3)
 

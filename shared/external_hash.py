@@ -12,6 +12,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -120,8 +121,6 @@ def _fetch(settings: Settings, source: str, s3_client: Any) -> bytes:
         if int(response.get("ContentLength", 0)) > MAX_BYTES:
             raise ValueError(f"larger than {MAX_BYTES} bytes")
         return bytes(response["Body"].read())
-    from urllib.parse import urlsplit
-
     host = urlsplit(source).netloc
     AllowList.build([source], [host] + settings.allow_hosts).check(source)
     response = requests.get(source, timeout=(settings.connect_timeout_s, settings.read_timeout_s), stream=True)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -208,8 +210,6 @@ def _url_from_secret(value: str) -> str:
 
 def _loopback_host(url: str) -> list[str]:
     """Local runs post to a webhook on 127.0.0.1; allow exactly that host, over http."""
-    from urllib.parse import urlsplit
-
     netloc = urlsplit(url).netloc
     return [netloc] if netloc.startswith(("127.0.0.1", "localhost", "[::1]")) else []
 
@@ -220,8 +220,6 @@ class ProgressReporter:
     def __init__(
         self, notifier: Notifier, *, every_percent: int, every_minutes: float, clock: Callable[[], float] | None = None
     ) -> None:
-        import time
-
         self.notifier = notifier
         self.every_percent = every_percent
         self.every_s = every_minutes * 60

@@ -16,6 +16,7 @@ from shared.dispatch import Dispatcher
 from shared.engine import Engine
 from shared.errors import LockHeldError
 from shared.external_hash import load_external_hashes
+from shared.lock import RunLock
 from shared.notify import Notifier, start_message
 from shared.observability import run_metrics
 from shared.runs import Route, RunDocuments, RunInfo, Shard, split_plan
@@ -60,22 +61,15 @@ def orchestrate(
         log.info("run lock held; not starting", extra={"run_id": run_id, "held_by": exc.run_id})
         return {"status": status, "run_id": run_id, "message": exc.message}
     try:
-        return _plan_and_dispatch(engine, docs, trigger, dispatcher, notifier, metrics_sink, logs, s3_client, started)
+        return _plan_and_dispatch(
+            engine, docs, lock, trigger, dispatcher, notifier, metrics_sink, logs, s3_client, started
+        )
     except Exception as exc:
         lock.release()
-        info = RunInfo(
-            run_id=run_id,
-            trigger=trigger.kind,
-            environment=settings.environment,
-            date=settings.run_date().isoformat(),
-            route="none",
-            shards=0,
-            planned=0,
-            skipped=0,
-            estimated_bytes=0,
-        )
         notifier.failure(
-            run_context(settings, info, engine.storage.url, logs), error=str(exc), duration_s=time.monotonic() - started
+            run_context(settings, run_id, settings.run_date().isoformat(), engine.storage.url, logs),
+            error=str(exc),
+            duration_s=time.monotonic() - started,
         )
         metrics_sink(
             run_metrics(
@@ -94,6 +88,7 @@ def orchestrate(
 def _plan_and_dispatch(
     engine: Engine,
     docs: RunDocuments,
+    lock: RunLock,
     trigger: Trigger,
     dispatcher: Dispatcher,
     notifier: Notifier,
@@ -131,7 +126,7 @@ def _plan_and_dispatch(
     }
     if external.error:
         result["external_hash_error"] = external.error
-    ctx = run_context(settings, info, engine.storage.url, logs)
+    ctx = run_context(settings, info.run_id, info.date, engine.storage.url, logs)
     start_text = start_message(
         ctx,
         bottles=info.planned,
@@ -142,8 +137,6 @@ def _plan_and_dispatch(
     )
     if external.error:
         start_text += f"\nNote: {external.error}"
-    lock = run_lock(engine, trigger.run_id)
-    lock.adopt()
     if settings.dry_run:
         notifier.slack(start_text)
         lock.release()

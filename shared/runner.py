@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from shared.errors import IntegrityError, StorageError, SyncError, TransferAborted
 from shared.models import BottleOutcome, BottleRecord, FailureRecord, PlannedBottle, StateFile
 from shared.state import StateStore
-from shared.storage import DigestCheck, Storage
+from shared.storage import Storage, check_stored
 from shared.transfer import Transfer
 
 log = logging.getLogger(__name__)
@@ -217,16 +217,7 @@ class Runner:
     def _existing(self, bottle: PlannedBottle) -> int | None:
         """Size of an object already stored at the key with the right bytes (e.g. after a crash)."""
         try:
-            info = self.storage.stat(bottle.key)
-            if info is None or (bottle.size is not None and info.size != bottle.size):
-                return None
-            if info.sha256 is not None:
-                return info.size if info.sha256 == bottle.sha256 else None
-            check = DigestCheck(bottle.sha256, info.size, bottle.file)
-            for chunk in self.storage.iter_bytes(bottle.key):
-                check.update(chunk)
-            check.verify()
-            return info.size
+            return check_stored(self.storage, bottle.key, sha256=bottle.sha256, size=bottle.size)
         except (IntegrityError, StorageError):
             return None
 

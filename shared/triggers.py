@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from shared.errors import ConfigError
+from shared.errors import ConfigError, UnsafeInputError
+from shared.naming import validate_name
 from shared.selection import check_platform_spec
 
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
@@ -45,12 +46,10 @@ class RunOptions(BaseModel):
     @field_validator("formulae")
     @classmethod
     def _formulae(cls, value: list[str] | None) -> list[str] | None:
-        from shared.naming import validate_name
-
         for name in value or []:
             try:
                 validate_name(name)
-            except Exception as exc:  # UnsafeInputError -> a validation message
+            except UnsafeInputError as exc:
                 raise ValueError(str(exc)) from None
         return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from shared.errors import IntegrityError, StorageError
 from shared.models import BottleRecord, StateFile
 from shared.naming import is_date_dir
 from shared.state import StateStore, parse_bottle_filename
-from shared.storage import DigestCheck, ObjectInfo, Storage
+from shared.storage import ObjectInfo, Storage, check_stored
 
 log = logging.getLogger(__name__)
 
@@ -40,32 +41,20 @@ def object_sha256(storage: Storage, info: ObjectInfo) -> str:
     """The sha256 from metadata when the backend keeps it, else by reading the bytes."""
     if info.sha256:
         return info.sha256
-    import hashlib
-
     hasher = hashlib.sha256()
     for chunk in storage.iter_bytes(info.key):
         hasher.update(chunk)
     return hasher.hexdigest()
 
 
-def check_record(storage: Storage, file: str, record: BottleRecord) -> str | None:
+def check_record(storage: Storage, record: BottleRecord) -> str | None:
     """None if the object exists with the recorded size and sha256, else what is wrong."""
     try:
-        info = storage.stat(record.key)
-        if info is None:
-            return "missing"
-        if record.size and info.size != record.size:
-            return f"size {info.size}, recorded {record.size}"
-        if info.sha256 is not None:
-            return None if info.sha256 == record.sha256 else f"sha256 metadata {info.sha256}"
-        check = DigestCheck(record.sha256, info.size, file)
-        for chunk in storage.iter_bytes(record.key):
-            check.update(chunk)
-        check.verify()
+        check_stored(storage, record.key, sha256=record.sha256, size=record.size or None)
     except IntegrityError as exc:
         return exc.message
     except StorageError as exc:
-        return f"unreadable: {exc.message}"
+        return exc.message if exc.message == "missing" else f"unreadable: {exc.message}"
     return None
 
 
@@ -76,7 +65,7 @@ def verify(storage: Storage, *, repair: bool = False, concurrency: int = 8) -> V
     report = VerifyReport(checked=len(state.bottles))
     items = sorted(state.bottles.items())
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(lambda item: check_record(storage, *item), items))
+        results = list(pool.map(lambda item: check_record(storage, item[1]), items))
     for (file, record), problem in zip(items, results, strict=True):
         if problem is None:
             report.ok += 1

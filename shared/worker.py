@@ -20,7 +20,7 @@ from shared.models import RunSummary
 from shared.notify import Notifier, RunContext, success_message
 from shared.observability import run_metrics
 from shared.runner import ProgressEvent
-from shared.runs import RunDocuments, RunInfo, Shard
+from shared.runs import RunDocuments, Shard
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,9 @@ def run_lock(engine: Engine, run_id: str) -> RunLock:
     return RunLock(engine.storage, owner=f"run:{run_id}", run_id=run_id, ttl_s=engine.settings.lock_ttl_s)
 
 
-def run_context(settings: Settings, info: RunInfo, storage_url: str, logs: str) -> RunContext:
-    location = f"{storage_url.rstrip('/')}/{info.date}/" if settings.layout == "dated" else f"{storage_url}/"
-    return RunContext(
-        environment=settings.environment, date=info.date, run_id=info.run_id, location=location, logs=logs
-    )
+def run_context(settings: Settings, run_id: str, day: str, storage_url: str, logs: str) -> RunContext:
+    location = f"{storage_url.rstrip('/')}/{day}/" if settings.layout == "dated" else f"{storage_url}/"
+    return RunContext(environment=settings.environment, date=day, run_id=run_id, location=location, logs=logs)
 
 
 def run_worker(
@@ -139,7 +137,7 @@ def finish_run(
     if not docs.claim_summary(summary):
         return None  # another worker finished the run at the same moment
     settings = engine.settings
-    ctx = run_context(settings, info, engine.storage.url, logs)
+    ctx = run_context(settings, info.run_id, info.date, engine.storage.url, logs)
     text = success_message(ctx, summary, quarantine_after=settings.quarantine_after)
     notifier.slack(text)
     if summary.failed:

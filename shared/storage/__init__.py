@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from shared.errors import ConfigError, IntegrityError
+from shared.errors import ConfigError, IntegrityError, StorageError
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -84,6 +84,28 @@ class DigestCheck:
         digest = self.hasher.hexdigest()
         if digest != self.expected_sha256:
             raise IntegrityError(f"sha256 mismatch: got {digest}, expected {self.expected_sha256}", file=self.what)
+
+
+def check_stored(storage: Storage, key: str, *, sha256: str, size: int | None) -> int:
+    """Size of the object at `key` if it holds exactly these bytes; else IntegrityError or StorageError.
+
+    The sha256 comes from object metadata where the backend keeps it (S3 checked the bytes on upload),
+    else from reading the bytes.
+    """
+    info = storage.stat(key)
+    if info is None:
+        raise StorageError("missing", file=key)
+    if size is not None and info.size != size:
+        raise IntegrityError(f"size {info.size}, expected {size}", file=key)
+    if info.sha256 is not None:
+        if info.sha256 != sha256:
+            raise IntegrityError(f"sha256 metadata {info.sha256}, expected {sha256}", file=key)
+        return info.size
+    check = DigestCheck(sha256, info.size, key.rsplit("/", 1)[-1])
+    for chunk in storage.iter_bytes(key):
+        check.update(chunk)
+    check.verify()
+    return info.size
 
 
 def open_storage(settings: Settings) -> Storage:

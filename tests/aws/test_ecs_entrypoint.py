@@ -31,10 +31,7 @@ def ecs_world(moto_server, monkeypatch):
             "HOMEBREW_SYNC_S3_ENDPOINT_URL": moto_server,
             "HOMEBREW_SYNC_BUCKET": BUCKET,
             "HOMEBREW_SYNC_ENVIRONMENT": "test",
-            "HOMEBREW_SYNC_API_URL": upstream.api_url,
-            "HOMEBREW_SYNC_REGISTRY_URL": upstream.registry_url,
-            "HOMEBREW_SYNC_ALLOW_HOSTS": ",".join(upstream.allow_hosts),
-            "HOMEBREW_SYNC_SIGNING_KEY": upstream.public_key_path,
+            **upstream.settings_env(),
             "HOMEBREW_SYNC_SLACK_WEBHOOK_URL": hook.url,
             "HOMEBREW_SYNC_SIZE_THRESHOLD_GB": "0.000001",
             "HOMEBREW_SYNC_ECS_CLUSTER": "c",
@@ -116,6 +113,12 @@ def test_sigterm_mid_run_exits_within_25s_consistent_and_a_rerun_completes(ecs_w
     assert set(final) == set(expected_files(upstream))
     cloudwatch = boto3.client("cloudwatch", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
     published = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="HomebrewSync")["Metrics"]}
-    assert {"BottlesDownloaded", "BytesDownloaded", "BottlesFailed", "SyncDurationSeconds", "SyncSucceeded"} <= published
+    assert {
+        "BottlesDownloaded",
+        "BytesDownloaded",
+        "BottlesFailed",
+        "SyncDurationSeconds",
+        "SyncSucceeded",
+    } <= published
     assert_state_consistent(s3, final)
     assert all(upstream.blob_downloads(sha) == count for sha, count in before.items())

@@ -14,24 +14,18 @@ from tests.integration.conftest import FAST_RETRIES, expected_files
 
 
 def invoke(endpoint: str, bucket: str, upstream: FakeUpstream, *extra: str) -> tuple[int, dict, str]:
+    script = str(ROOT / "scripts" / "invoke_local.py")
     command = [
         sys.executable,
-        str(ROOT / "scripts" / "invoke_local.py"),
+        script,
         "--s3-endpoint",
         endpoint,
         "--bucket",
         bucket,
-        "--api-url",
-        upstream.api_url,
-        "--registry-url",
-        upstream.registry_url,
-        "--signing-key",
-        upstream.public_key_path,
         "--json",
+        *upstream.cli_args(),
         *extra,
     ]
-    for host in upstream.allow_hosts:
-        command += ["--allow-host", host]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEBREW_SYNC_")}
     env.update(FAST_RETRIES, HOMEBREW_SYNC_DATE="2025-07-20")
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

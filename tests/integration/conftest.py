@@ -38,13 +38,6 @@ def upstream(fast_retries):
         yield up
 
 
-def upstream_args(up: FakeUpstream) -> list[str]:
-    args = ["--api-url", up.api_url, "--registry-url", up.registry_url, "--signing-key", up.public_key_path]
-    for host in up.allow_hosts:
-        args += ["--allow-host", host]
-    return args
-
-
 @dataclass
 class CliResult:
     code: int
@@ -69,7 +62,7 @@ def sync(upstream, tmp_path):
 
     def run(*extra: str, dest: str | None = None, command: str = "sync") -> CliResult:
         target = dest or str(tmp_path / "mirror")
-        return run_cli(command, "--dest", target, "--date", "2025-07-21", "--json", *upstream_args(upstream), *extra)
+        return run_cli(command, "--dest", target, "--date", "2025-07-21", "--json", *upstream.cli_args(), *extra)
 
     return run
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.integration.conftest import FAST_RETRIES, bottle_listing, expected_files, upstream_args
+from tests.integration.conftest import FAST_RETRIES, bottle_listing, expected_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ def test_sigkill_mid_run_then_rerun_converges_without_refetching(upstream, tmp_p
         "2025-07-21",
         "--concurrency",
         "2",
-        *upstream_args(upstream),
+        *upstream.cli_args(),
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     state_path = root / "bottles_hash.json"

@@ -68,9 +68,10 @@ def test_sync_into_s3(sync, upstream, s3_client, put_headers, monkeypatch):
     assert checked == len(bottle_puts)
     parts = [h for url, h, _ in put_headers if "partNumber=" in url]
     assert len(parts) == 3 and all("x-amz-checksum-sha256" in h for h in parts)
-    assert big["bottle"]["stable"]["files"]["arm64_sonoma"]["sha256"] == state["bottles"][
-        "bigbottle-2.0.arm64_sonoma.bottle.tar.gz"
-    ]["sha256"]
+    assert (
+        big["bottle"]["stable"]["files"]["arm64_sonoma"]["sha256"]
+        == state["bottles"]["bigbottle-2.0.arm64_sonoma.bottle.tar.gz"]["sha256"]
+    )
 
     again = sync(dest=f"s3://{BUCKET}/mirror")
     assert again.json["downloaded"] == 0 and again.json["planned"] == 0

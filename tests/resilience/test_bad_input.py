@@ -11,8 +11,19 @@ from shared.config import load_settings
 from shared.errors import UnsafeInputError
 from shared.http import HttpClient
 
-HOSTS = ["ghcr.io", "formulae.brew.sh", "pkg-containers.githubusercontent.com", "evil.example", "127.0.0.1",
-         "localhost", "10.0.0.1", "[::1]", "ghcr.io.evil.example", "user@ghcr.io", ""]
+HOSTS = [
+    "ghcr.io",
+    "formulae.brew.sh",
+    "pkg-containers.githubusercontent.com",
+    "evil.example",
+    "127.0.0.1",
+    "localhost",
+    "10.0.0.1",
+    "[::1]",
+    "ghcr.io.evil.example",
+    "user@ghcr.io",
+    "",
+]
 urls = st.builds(
     lambda scheme, host, port, path: f"{scheme}://{host}{port}/{path}",
     st.sampled_from(["https", "http", "ftp", "file", "gopher", "HTTPS", "javascript"]),

@@ -30,7 +30,7 @@ from shared.selection import select_tag
 from shared.state import StateStore
 from shared.storage.local import LocalStorage
 from shared.storage.s3 import S3Storage
-from tests.integration.conftest import FAST_RETRIES, expected_files, run_cli, upstream_args
+from tests.integration.conftest import FAST_RETRIES, expected_files, run_cli
 from tests.resilience.crash import Crash, CrashPlan, install
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def sync_args(up: FakeUpstream, dest: str, layout: str) -> list[str]:
         "1",
         "--json",
         "--no-progress",
-        *upstream_args(up),
+        *up.cli_args(),
     ]
 
 

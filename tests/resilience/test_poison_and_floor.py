@@ -6,7 +6,7 @@ import pytest
 
 from fake_upstream.catalogue import generate_catalogue
 from fake_upstream.server import FakeUpstream
-from tests.integration.conftest import bottle_listing, expected_files, run_cli, state_of, upstream_args
+from tests.integration.conftest import bottle_listing, expected_files, run_cli, state_of
 from tests.integration.test_faults import a_bottle
 
 
@@ -39,7 +39,7 @@ def test_an_api_that_lost_most_formulae_changes_nothing(bigger_upstream, tmp_pat
     root = tmp_path / "mirror"
 
     def sync(*extra):
-        return run_cli("sync", "--dest", str(root), "--date", "2025-07-21", "--json", *upstream_args(upstream), *extra)
+        return run_cli("sync", "--dest", str(root), "--date", "2025-07-21", "--json", *upstream.cli_args(), *extra)
 
     assert sync().code == 0
     state_before = (root / "bottles_hash.json").read_bytes()

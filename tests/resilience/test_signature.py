@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from fake_upstream import jws
 from shared.errors import SignatureError
 from shared.signature import load_public_key, pinned_key_pem, verify_jws
-from tests.integration.conftest import bottle_listing, upstream_args
+from tests.integration.conftest import bottle_listing
 
 PAYLOAD = json.dumps([{"name": "curl", "versions": {"stable": "8.0.0"}}])
 
@@ -80,7 +80,7 @@ def test_a_tampered_payload_aborts_the_run(sync, upstream, tmp_path):
 def test_homebrews_key_is_the_default(upstream, tmp_path):
     from tests.integration.conftest import run_cli
 
-    args = upstream_args(upstream)
+    args = upstream.cli_args()
     index = args.index("--signing-key")
     del args[index : index + 2]
     result = run_cli("sync", "--dest", str(tmp_path / "m"), *args)
@@ -93,8 +93,8 @@ def test_unsigned_api_falls_back_with_a_warning_unless_required(fast_retries, tm
     from tests.integration.conftest import run_cli
 
     with FakeUpstream(generate_catalogue(10, seed=4), signing=False) as up:
-        result = run_cli("sync", "--dest", str(tmp_path / "m"), "-v", *upstream_args(up))
+        result = run_cli("sync", "--dest", str(tmp_path / "m"), "-v", *up.cli_args())
         assert result.code == 0 and "falling back to unsigned formula.json" in result.err
-        required = run_cli("sync", "--dest", str(tmp_path / "n"), "--require-signature", *upstream_args(up))
+        required = run_cli("sync", "--dest", str(tmp_path / "n"), "--require-signature", *up.cli_args())
         assert required.code == 2 and "signature is required" in required.err
         assert not (tmp_path / "n").exists() or bottle_listing(tmp_path / "n") == []

@@ -18,22 +18,51 @@ ROOT = Path(__file__).resolve().parents[2]
 ENV_NAME = re.compile(r"\b((?:HOMEBREW_SYNC|POWERTOOLS)_[A-Z0-9_]+)\b")
 
 # Modules only one runtime executes; the rest of shared/ runs everywhere.
-ORCHESTRATOR_ONLY = {"shared/orchestrator.py", "shared/dispatch.py", "shared/external_hash.py", "shared/triggers.py",
-                     "lambda/orchestrator/handler.py"}
+ORCHESTRATOR_ONLY = {
+    "shared/orchestrator.py",
+    "shared/dispatch.py",
+    "shared/external_hash.py",
+    "shared/triggers.py",
+    "lambda/orchestrator/handler.py",
+}
 SYNC_ONLY = {"lambda/sync/handler.py"}
 ECS_ONLY = {"ecs/entrypoint.py"}
 NOT_IN_AWS = {"shared/cli.py", "shared/progress.py", "shared/logs.py", "shared/verify.py", "shared/__main__.py"}
 
 DEFAULT_IS_RIGHT = {
     # transfer and retry tuning: the defaults are the product's policy
-    "size_concurrency", "estimate_sizes", "connect_timeout_s", "read_timeout_s", "min_rate_bytes_s",
-    "min_rate_grace_s", "max_attempts", "backoff_base_s", "backoff_max_s", "max_retry_after_s", "retry_budget_s",
-    "multipart_part_mb", "s3_retry_mode", "checkpoint_every", "checkpoint_seconds", "lock_ttl_s", "stop_grace_s",
-    "quarantine_after", "max_missing_share", "lambda_time_margin_s",
+    "size_concurrency",
+    "estimate_sizes",
+    "connect_timeout_s",
+    "read_timeout_s",
+    "min_rate_bytes_s",
+    "min_rate_grace_s",
+    "max_attempts",
+    "backoff_base_s",
+    "backoff_max_s",
+    "max_retry_after_s",
+    "retry_budget_s",
+    "multipart_part_mb",
+    "s3_retry_mode",
+    "checkpoint_every",
+    "checkpoint_seconds",
+    "lock_ttl_s",
+    "stop_grace_s",
+    "quarantine_after",
+    "max_missing_share",
+    "lambda_time_margin_s",
     # per-run options a manual trigger sets, not the deployment
-    "dry_run", "force", "formulae", "date",
+    "dry_run",
+    "force",
+    "formulae",
+    "date",
     # local runs only
-    "dest", "s3_endpoint_url", "signing_key", "cache_dir", "progress", "slack_webhook_url",
+    "dest",
+    "s3_endpoint_url",
+    "signing_key",
+    "cache_dir",
+    "progress",
+    "slack_webhook_url",
     # set by the ecs module only when EFS is mounted (checked below)
     "work_dir",
 }
@@ -59,7 +88,9 @@ def derived_settings() -> dict[str, set[str]]:
             derived[item.name] = {
                 node.attr
                 for node in ast.walk(item)
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+                if isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
                 and node.attr in Settings.model_fields
             }
     return derived
@@ -70,8 +101,11 @@ def read_by_code() -> dict[str, set[str]]:
     fields = set(Settings.model_fields)
     derived = derived_settings()
     reads: dict[str, set[str]] = {}
-    files = [*ROOT.joinpath("shared").rglob("*.py"), *ROOT.joinpath("lambda").rglob("handler.py"),
-             ROOT / "ecs" / "entrypoint.py"]
+    files = [
+        *ROOT.joinpath("shared").rglob("*.py"),
+        *ROOT.joinpath("lambda").rglob("handler.py"),
+        ROOT / "ecs" / "entrypoint.py",
+    ]
     for path in files:
         relative = path.relative_to(ROOT).as_posix()
         runtimes = _runtimes(relative)
