@@ -21,6 +21,7 @@ from shared import __version__
 from shared.config import Settings, load_settings
 from shared.engine import Engine, new_run_id, summarize
 from shared.errors import SyncError
+from shared.lock import RunLock
 from shared.logs import configure_cli_logging
 from shared.models import Plan, RunSummary
 from shared.progress import TerminalProgress
@@ -126,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.json:
             print(json.dumps({"error": str(exc), "exit_code": exc.exit_code}))
         return exc.exit_code
-    except Exception as exc:  # a bug: show it, but keep exit code 1 for "some bottles failed"
+    except Exception as exc:  # a bug: show it; exit 2, because 1 means "some bottles failed"
         log.exception("unexpected error")
         if args.json:
             print(json.dumps({"error": f"unexpected {type(exc).__name__}: {exc}", "exit_code": 2}))
@@ -153,7 +154,7 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
-def _transfer(engine: Engine, plan: Plan, settings: Settings, started: float, lock: Any) -> RunSummary:
+def _transfer(engine: Engine, plan: Plan, settings: Settings, started: float, lock: RunLock | None) -> RunSummary:
     bar = TerminalProgress(len(plan.bottles), plan.estimated_bytes, enabled=None if settings.progress else False)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
