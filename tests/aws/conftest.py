@@ -128,8 +128,13 @@ def orchestrator_context() -> FakeLambdaContext:
     return FakeLambdaContext(function_name="homebrew-sync-orchestrator", remaining_s=300)
 
 
-def worker_context(remaining_s: float = 900) -> FakeLambdaContext:
-    return FakeLambdaContext(function_name="homebrew-sync-worker", remaining_s=remaining_s, memory_limit_in_mb=3008)
+def worker_context(remaining_s: float = 900, out_of_time_after: int | None = None) -> FakeLambdaContext:
+    return FakeLambdaContext(
+        function_name="homebrew-sync-worker",
+        remaining_s=remaining_s,
+        memory_limit_in_mb=3008,
+        out_of_time_after=out_of_time_after,
+    )
 
 
 def run_workers(dispatcher: RecordingDispatcher, remaining_s: float = 900, start: int = 0) -> list[dict]:
