@@ -1,6 +1,7 @@
 """Which bottle a brew client on a platform pours (homebrew.md section 2).
 
-Order: the exact tag; on macOS the newest *older* macOS tag of the same architecture; then `all`.
+Order: the exact tag; then `all`; then on macOS the first older macOS tag of the same architecture in the
+order the API lists them (newest first in Homebrew's data).
 """
 
 from __future__ import annotations
@@ -60,20 +61,25 @@ def is_known_platform(tag: str) -> bool:
 
 
 def select_tag(available: Iterable[str], platform: str) -> str | None:
-    """The tag whose bottle brew on `platform` would pour, or None if it would build from source."""
-    tags = set(available)
+    """The tag whose bottle brew on `platform` would pour, or None if it would build from source.
+
+    brew's order (utils/bottles.rb `find_matching_tag`, extend/os/mac/utils/bottles.rb
+    `find_older_compatible_tag`): the exact tag, then `all`, then on macOS the *first* tag in the
+    listing order (the API's `files` order) of the same architecture and an older release.
+    """
+    tags = list(available)
     if platform in tags:
         return platform
+    if ALL_TAG in tags:
+        return ALL_TAG
     wanted = parse_mac_tag(platform)
-    if wanted is not None:
-        older = [
-            mac
-            for mac in (parse_mac_tag(t) for t in tags)
-            if mac is not None and mac.arch == wanted.arch and mac.age > wanted.age
-        ]
-        if older:
-            return min(older, key=lambda mac: mac.age).tag
-    return ALL_TAG if ALL_TAG in tags else None
+    if wanted is None:
+        return None
+    for tag in tags:
+        mac = parse_mac_tag(tag)
+        if mac is not None and mac.arch == wanted.arch and mac.age > wanted.age:
+            return tag
+    return None
 
 
 def newest_macos_tags(tags: Iterable[str], count: int) -> list[str]:

@@ -6,21 +6,22 @@ from shared.errors import ConfigError
 from shared.selection import newest_macos_tags, resolve_platforms, select_tag
 
 TABLE = [
-    # (available tags, client platform, expected tag)
-    ({"arm64_sonoma", "arm64_ventura", "monterey"}, "arm64_sonoma", "arm64_sonoma"),  # exact
-    ({"arm64_sequoia", "arm64_sonoma"}, "arm64_tahoe", "arm64_sequoia"),  # newest older, same arch
-    ({"arm64_ventura", "arm64_monterey", "arm64_big_sur"}, "arm64_sonoma", "arm64_ventura"),
-    ({"arm64_tahoe"}, "arm64_sonoma", None),  # never a newer one
-    ({"arm64_tahoe", "all"}, "arm64_sonoma", "all"),  # then `all`
-    ({"sonoma", "ventura"}, "arm64_sonoma", None),  # never across architectures (Intel -> arm)
-    ({"arm64_ventura", "ventura"}, "monterey", None),  # nor arm -> Intel, nor newer
-    ({"big_sur", "catalina", "all"}, "monterey", "big_sur"),
-    ({"all"}, "arm64_sequoia", "all"),
-    ({"all", "arm64_ventura"}, "arm64_sonoma", "arm64_ventura"),  # older same-arch beats `all`
-    ({"x86_64_linux", "all"}, "x86_64_linux", "x86_64_linux"),
-    ({"arm64_sonoma"}, "x86_64_linux", None),  # no macOS fallback for Linux
-    ({"arm64_sonoma", "all"}, "arm64_linux", "all"),
-    (set(), "arm64_sonoma", None),
+    # (available tags in the API's listing order, client platform, expected tag)
+    (["arm64_sonoma", "arm64_ventura", "monterey"], "arm64_sonoma", "arm64_sonoma"),  # exact
+    (["arm64_sequoia", "arm64_sonoma"], "arm64_tahoe", "arm64_sequoia"),  # older, same arch
+    (["arm64_ventura", "arm64_monterey", "arm64_big_sur"], "arm64_sonoma", "arm64_ventura"),
+    (["arm64_big_sur", "arm64_ventura"], "arm64_sonoma", "arm64_big_sur"),  # the first listed, as brew does
+    (["arm64_tahoe"], "arm64_sonoma", None),  # never a newer one
+    (["arm64_tahoe", "all"], "arm64_sonoma", "all"),
+    (["sonoma", "ventura"], "arm64_sonoma", None),  # never across architectures (Intel -> arm)
+    (["arm64_ventura", "ventura"], "monterey", None),  # nor arm -> Intel, nor newer
+    (["big_sur", "catalina", "all"], "monterey", "all"),  # `all` comes before an older release
+    (["all"], "arm64_sequoia", "all"),
+    (["arm64_ventura", "all"], "arm64_sonoma", "all"),
+    (["x86_64_linux", "all"], "x86_64_linux", "x86_64_linux"),
+    (["arm64_sonoma"], "x86_64_linux", None),  # no macOS fallback for Linux
+    (["arm64_sonoma", "all"], "arm64_linux", "all"),
+    ([], "arm64_sonoma", None),
 ]
 
 
