@@ -16,7 +16,8 @@ from pathlib import Path
 #   registry blob request (/v2/.../blobs/sha256:X): rate_limit, rate_limit_body, server_error
 #   blob host (the 307 target): truncated, wrong_bytes, stall, slow_drip
 #   manifests endpoint (keyed by formula name or image): manifest_error
-#   formula.json / formula.jws.json (key "api"): api_error
+#   formula.json / formula.jws.json (key "api"), any API file (key "api:<file>", e.g.
+#   "api:cask.jws.json", "api:internal/packages.arm64_sonoma.jws.json"): api_error (status 404 = not served)
 FAULT_KINDS: dict[str, dict[str, float | int]] = {
     "rate_limit": {"retry_after": 1},
     "rate_limit_body": {"retry_after": 1},
@@ -60,6 +61,7 @@ class Faults:
         self._faults: list[Fault] = []
         self.bad_signature = False
         self.jws_payload_tamper = False
+        self.bad_signature_files: set[str] = set()  # e.g. {"cask.jws.json"}: served with a signature that fails
 
     def add(self, key: str, kind: str, times: int = 1, **params) -> Fault:
         """Arm `kind` for requests about `key` for the next `times` requests (-1 = always)."""
@@ -101,6 +103,7 @@ class Faults:
             self._faults.clear()
         self.bad_signature = False
         self.jws_payload_tamper = False
+        self.bad_signature_files = set()
 
     def load(self, spec: dict | list, resolve: Callable[[str, str | None], list[str]] | None = None) -> list[Fault]:
         """Arm faults from a JSON document (see load_file)."""

@@ -24,7 +24,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from fake_upstream import jws, oci
+from fake_upstream import api_files, jws, oci
 from fake_upstream.catalogue import (
     BLOCK,
     BlobSpec,
@@ -166,10 +166,8 @@ class _MainHandler(_Handler):
 
     def _route(self) -> None:
         path = urlsplit(self.path).path
-        if path == "/api/formula.json":
-            self._api("json")
-        elif path == "/api/formula.jws.json":
-            self._api("jws")
+        if path.startswith("/api/") and path.endswith(".json"):
+            self._api(path[len("/api/") :])
         elif path == "/token":
             self._send(200, json.dumps({"token": "QQ==", "access_token": "QQ=="}).encode())
         elif path in ("/v2", "/v2/"):
@@ -188,16 +186,20 @@ class _MainHandler(_Handler):
 
     # ---- API -------------------------------------------------------------------------------
 
-    def _api(self, kind: str) -> None:
-        fault = self.up.faults.take([API_KEY], ["api_error"])
+    def _api(self, file: str) -> None:
+        """`<name>.json` (unsigned) or `<name>.jws.json` (signed), gzip and conditional GET as the CDN does."""
+        signed = file.endswith(".jws.json")
+        name = file.removesuffix(".jws.json") if signed else file.removesuffix(".json")
+        keys = [f"api:{file}"] + ([API_KEY] if name == "formula" else [])
+        fault = self.up.faults.take(keys, ["api_error"])
         if fault:
             self._note = "fault:api_error"
             self._send(int(fault.params["status"]), b"Service Unavailable", content_type="text/plain")
             return
-        if kind == "jws" and not self.up.signing:
+        doc = None if signed and not self.up.signing else self.up._api_document(name, signed, file)
+        if doc is None:
             self._send(404, b"Not Found", content_type="text/plain")
             return
-        doc = self.up._api_document(kind)
         headers = {
             "ETag": doc.etag,
             "Last-Modified": formatdate(doc.last_modified, usegmt=True),
@@ -585,31 +587,31 @@ class FakeUpstream:
 
     # ---- API documents -----------------------------------------------------------------------
 
-    def _api_document(self, kind: str) -> _ApiDocument:
-        """formula.json / formula.jws.json bytes, gzipped and ETagged once per catalogue generation."""
+    def _api_document(self, name: str, signed: bool, file: str) -> _ApiDocument | None:
+        """An API file's bytes, gzipped and ETagged once per catalogue generation; None if not served."""
         catalogue = self.catalogue
+        faults = self.faults
+        bad_signature = signed and (file in faults.bad_signature_files or (name == "formula" and faults.bad_signature))
+        tamper = signed and name == "formula" and faults.jws_payload_tamper
         with catalogue.lock:
             generation = catalogue.generation
-            payload = catalogue.formula_json_bytes()
             last_modified = catalogue.last_modified
-        key = (kind, generation, self.faults.bad_signature, self.faults.jws_payload_tamper)
+            key = (name, signed, generation, bad_signature, tamper)
+            with self._doc_lock:
+                doc = self._docs.get(key)
+            if doc is not None:
+                return doc
+            payload = api_files.payload(catalogue, name)
+        if payload is None:
+            return None
+        body = jws.sign_jws(payload.decode(), bad_signature=bad_signature, tamper=tamper) if signed else payload
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        doc = _ApiDocument(body, gzip.compress(body, compresslevel=6, mtime=0), etag, last_modified)
         with self._doc_lock:
-            doc = self._docs.get(key)
-            if doc is None:
-                if kind == "jws":
-                    body = jws.sign_jws(
-                        payload.decode(),
-                        bad_signature=self.faults.bad_signature,
-                        tamper=self.faults.jws_payload_tamper,
-                    )
-                else:
-                    body = payload
-                etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-                doc = _ApiDocument(body, gzip.compress(body, compresslevel=6, mtime=0), etag, last_modified)
-                # Keep only the newest documents: the 8,300-formula ones are tens of MB each.
-                self._docs = {k: v for k, v in self._docs.items() if k[1] == generation}
-                self._docs[key] = doc
-            return doc
+            # Keep only the newest documents: the 8,300-formula ones are tens of MB each.
+            self._docs = {k: v for k, v in self._docs.items() if k[2] == generation}
+            self._docs[key] = doc
+        return doc
 
     # ---- request log -------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""`homebrew-sync`: plan, sync and verify a mirror from the command line.
+"""`homebrew-sync`: plan, sync, verify and serve a mirror from the command line.
 
 Exit codes: 0 all good; 1 some bottles failed (the rest were mirrored) or verify found problems;
 2 usage, configuration, upstream or state error; 3 another run holds the lock.
@@ -19,12 +19,13 @@ from typing import Any
 
 from shared import __version__
 from shared.config import Settings, load_settings
-from shared.engine import Engine, new_run_id, summarize
+from shared.engine import Engine, finish_api, new_run_id, summarize
 from shared.errors import SyncError
 from shared.lock import RunLock
 from shared.logs import configure_cli_logging
 from shared.models import Plan, RunSummary
 from shared.progress import TerminalProgress
+from shared.serve import client_env_lines, serve_mirror
 from shared.verify import VerifyReport, rebuild_state, verify
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
             "--require-signature",
             action="store_true",
             default=None,
-            help="fail if formula.jws.json is not served (default: fall back to formula.json)",
+            help="refuse unsigned API data (the default)",
+        )
+        sub.add_argument(
+            "--allow-unsigned",
+            dest="require_signature",
+            action="store_false",
+            default=None,
+            help="if formula.jws.json is not served, plan from UNSIGNED formula.json (not recommended)",
+        )
+        sub.add_argument(
+            "--no-api",
+            dest="publish_api",
+            action="store_false",
+            default=None,
+            help="do not mirror the API files (api/*.jws.json) brew reads",
         )
         sub.add_argument("--signing-key", metavar="PEM", help="public key for formula.jws.json (default Homebrew's)")
         sub.add_argument(
@@ -101,7 +116,27 @@ def build_parser() -> argparse.ArgumentParser:
     common(sub)
     sub.add_argument("--repair", action="store_true", help="drop bad entries from the state (the next sync refetches)")
     sub.add_argument("--rebuild-state", action="store_true", help="rebuild bottles_hash.json from the stored objects")
+
+    sub = commands.add_parser("serve", help="serve a local flat mirror to brew clients (read-only)")
+    sub.add_argument("--dest", default="./mirror", help="the mirror folder (default ./mirror)")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sub.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 = any free port)")
+    sub.add_argument("-v", "--verbose", action="count", default=0, help="log every request on stderr")
+
+    sub = commands.add_parser("client-env", help="print the environment a brew client needs for a mirror URL")
+    sub.add_argument("url", help="the mirror's base URL, e.g. https://mirror.example.com")
+    sub.set_defaults(verbose=0)
     return parser
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}")
+    return port
 
 
 _NOT_SETTINGS = {"command", "json", "verbose", "repair", "rebuild_state"}
@@ -117,6 +152,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_cli_logging(args.verbose)
+    if args.command == "client-env":
+        return _client_env(args.url)
+    if args.command == "serve":
+        return _serve(args)
     try:
         settings = settings_from_args(args)
         if args.command == "verify":
@@ -142,11 +181,14 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
     if lock:
         lock.acquire()
     try:
-        plan = engine.plan(run_id)
+        plan, formula_file = engine.plan(run_id)
         if settings.dry_run:
             summary = summarize(plan, None, started=started, dry_run=True)
         else:
+            staged = engine.stage_api(plan, formula_file)
             summary = _transfer(engine, plan, settings, started, lock)
+            finish_api(engine, summary, staged)
+            engine.write_run_document(plan.run_id, "summary.json", summary.model_dump_json().encode())
     finally:
         if lock:
             lock.release()
@@ -163,6 +205,7 @@ def _transfer(engine: Engine, plan: Plan, settings: Settings, started: float, lo
             outcome = engine.execute(
                 plan.bottles,
                 plan.run_id,
+                manifests=plan.manifests,
                 on_progress=bar.on_progress,
                 on_bytes=bar.on_bytes,
                 heartbeat=lock.refresh if lock else None,
@@ -171,9 +214,7 @@ def _transfer(engine: Engine, plan: Plan, settings: Settings, started: float, lo
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    summary = summarize(plan, outcome, started=started, dry_run=False)
-    engine.write_run_document(plan.run_id, "summary.json", summary.model_dump_json().encode())
-    return summary
+    return summarize(plan, outcome, started=started, dry_run=False)
 
 
 def _print_summary(
@@ -188,7 +229,7 @@ def _print_summary(
         f"run {summary.run_id}{' (dry run)' if summary.dry_run else ''} -> {where}",
         f"platforms: {', '.join(plan.platforms)}   layout: {plan.layout}",
         f"selected {plan.selected}, already mirrored {summary.skipped}, planned {summary.planned} "
-        f"(~{gib:.2f} GiB, {plan.unknown_sizes} of unknown size)",
+        f"(~{gib:.2f} GiB, {plan.unknown_sizes} of unknown size), image indexes to store {len(plan.manifests)}",
     ]
     if not summary.dry_run:
         lines.append(
@@ -196,6 +237,13 @@ def _print_summary(
             f"copied {summary.copied}, failed {summary.failed}, not started {summary.not_started} "
             f"in {summary.duration_s:.1f}s"
         )
+        lines.append(
+            f"image indexes: stored {summary.manifests}, failed {summary.manifests_failed}, "
+            f"not served upstream {summary.manifests_missing}; api files published {len(summary.api_published)}"
+            + (f", withheld {len(summary.api_withheld)} (run stopped early)" if summary.api_withheld else "")
+        )
+        for name in summary.api_missing:
+            lines.append(f"  warning: {name} is not served upstream; the mirror keeps its copy")
     for failure in summary.failures[:20]:
         lines.append(f"  failed: {failure.file}: {failure.error}")
     if len(summary.failures) > 20:
@@ -215,6 +263,12 @@ def _print_summary(
 
 _JSON_FIELDS = {
     "run_id",
+    "manifests",
+    "manifests_failed",
+    "manifests_missing",
+    "api_published",
+    "api_missing",
+    "api_failed",
     "planned",
     "downloaded",
     "copied",
@@ -239,6 +293,23 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
         report = verify(engine.storage, repair=args.repair, concurrency=settings.concurrency)
     _print_report(report, engine.storage.url, as_json=args.json)
     return report.exit_code
+
+
+def _client_env(url: str) -> int:
+    try:
+        print("\n".join(client_env_lines(url)))
+    except SyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        return serve_mirror(args.dest, args.host, args.port, log_requests=args.verbose > 0)
+    except SyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 def _print_report(report: VerifyReport, where: str, *, as_json: bool) -> None:

@@ -49,9 +49,11 @@ class Settings(BaseSettings):
     api_url: str = "https://formulae.brew.sh/api"
     registry_url: str = "https://ghcr.io/v2/homebrew/core"
     allow_hosts: CommaList = Field(default_factory=list)
-    require_signature: bool = False
+    require_signature: bool = True  # `--allow-unsigned` (false) accepts an unsigned formula.json, loudly
     signing_key: Path | None = None
     cache_dir: Path | None = None
+    max_api_mb: int = Field(512, ge=16, le=4096)  # one API file, decoded; formula.jws.json is ~35 MB
+    publish_api: bool = True  # mirror the API files brew reads, under api/ (`--no-api`: off)
 
     # Transfer.
     concurrency: int = Field(8, ge=1, le=64)
@@ -83,6 +85,7 @@ class Settings(BaseSettings):
     # AWS runtime (see README "AWS runtime").
     environment: str = "dev"
     size_threshold_gb: float = Field(20.0, gt=0)
+    plan_budget_s: float = Field(120.0, gt=0, le=3600)  # orchestrator: longest the size estimate may take
     max_shards: int = Field(1, ge=1, le=50)
     sync_function_name: str | None = None
     ecs_cluster: str | None = None

@@ -13,13 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from shared.api import ApiClient, ApiFile
 from shared.config import Settings
-from shared.homebrew import HomebrewClient
 from shared.http import HttpClient
 from shared.lock import RunLock, default_owner
-from shared.models import BottleOutcome, Failure, Plan, PlannedBottle, RunSummary
+from shared.models import BottleOutcome, Failure, Plan, PlannedBottle, PlannedManifest, RunSummary
 from shared.naming import run_key
 from shared.planner import PlanOptions, make_plan, parse_formulae
+from shared.publish import StagedApi, StagedFile, publish_api, stage_api
+from shared.registry import Registry, SizeEstimate
 from shared.runner import ProgressEvent, Runner, RunnerOptions, RunOutcome
 from shared.state import StateStore
 from shared.storage import Storage, open_storage
@@ -38,12 +40,14 @@ class Engine:
     settings: Settings
     storage: Storage
     http: HttpClient = field(init=False)
-    homebrew: HomebrewClient = field(init=False)
+    api: ApiClient = field(init=False)
+    registry: Registry = field(init=False)
     state: StateStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.http = HttpClient(self.settings)
-        self.homebrew = HomebrewClient(self.settings, self.http)
+        self.api = ApiClient(self.settings, self.http)
+        self.registry = Registry(self.settings, self.http)
         self.state = StateStore(self.storage)
 
     @classmethod
@@ -55,14 +59,24 @@ class Engine:
 
     # --- planning --------------------------------------------------------------------------------------
 
-    def plan(self, run_id: str, *, known: Mapping[str, str] | None = None) -> Plan:
-        """Load the state (fails closed), read the API, select and diff, estimate sizes."""
+    def plan(
+        self,
+        run_id: str,
+        *,
+        known: Mapping[str, str] | None = None,
+        enough_bytes: int | None = None,
+        time_left: Callable[[], float] | None = None,
+    ) -> tuple[Plan, ApiFile]:
+        """Load the state (fails closed), read and verify the API, select and diff, estimate sizes.
+
+        Returns the plan and the API file it was made from (published unchanged at the end of the run).
+        The size estimate may stop early (`enough_bytes` known, or `time_left()` spent); see Plan.sizes.
+        """
         state = self.state.load()
-        snapshot = self.homebrew.fetch_formulae()
-        formulae, rejected = parse_formulae(snapshot.document)
+        formula_file, (formulae, rejected) = self.api.fetch_formulae(parse_formulae)
         log.info(
             "api loaded",
-            extra={"formulae": len(formulae), "source": snapshot.source, "signed": snapshot.signed},
+            extra={"formulae": len(formulae), "source": formula_file.name, "signed": formula_file.signed},
         )
         options = PlanOptions(
             platforms=self.settings.platforms,
@@ -72,15 +86,22 @@ class Engine:
             force=self.settings.force,
             max_missing_share=self.settings.max_missing_share,
         )
-        return make_plan(
-            formulae,
-            state,
-            options,
-            run_id=run_id,
-            known=known,
-            rejected=rejected,
-            estimate_sizes=self.homebrew.estimate_sizes if self.settings.estimate_sizes else None,
-        )
+        plan = make_plan(formulae, state, options, run_id=run_id, known=known, rejected=rejected)
+        if self.settings.estimate_sizes:
+            estimate = self.registry.estimate_sizes(plan.bottles, enough_bytes=enough_bytes, time_left=time_left)
+        else:
+            estimate = SizeEstimate(False, 0, "size estimation is off")
+        plan.sizes_complete, plan.sizes_note = estimate.complete, estimate.reason
+        return plan, formula_file
+
+    def stage_api(self, plan: Plan, formula_file: ApiFile) -> StagedApi:
+        """Fetch, verify and stage the API files to publish when this run is done (nothing with --no-api)."""
+        if not self.settings.publish_api:
+            return StagedApi()
+        return stage_api(self.storage, self.api, plan.run_id, plan.platforms, formula_file)
+
+    def publish_api(self, staged: list[StagedFile]) -> list[str]:
+        return publish_api(self.storage, staged)
 
     # --- transfer --------------------------------------------------------------------------------------
 
@@ -89,6 +110,7 @@ class Engine:
         bottles: list[PlannedBottle],
         run_id: str,
         *,
+        manifests: list[PlannedManifest] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         on_progress: Callable[[ProgressEvent], None] | None = None,
         heartbeat: Callable[[], None] | None = None,
@@ -99,6 +121,7 @@ class Engine:
         runner = Runner(
             self.storage,
             transfer,
+            self.registry,
             self.state,
             RunnerOptions(
                 concurrency=self.settings.concurrency,
@@ -112,7 +135,7 @@ class Engine:
             on_progress=on_progress,
             heartbeat=heartbeat,
         )
-        return runner.run(bottles)
+        return runner.run(bottles, manifests or [])
 
     def write_run_document(self, run_id: str, name: str, data: bytes) -> str:
         key = run_key(run_id, name)
@@ -141,6 +164,9 @@ def summarize(plan: Plan, outcome: RunOutcome | None, *, started: float, dry_run
 def piece_summary(run_id: str, outcome: RunOutcome) -> RunSummary:
     """What one runner (one shard, or one piece of it) did."""
     statuses = [item.status for item in outcome.outcomes]
+    manifests = [item.status for item in outcome.manifests]
+    failures = [Failure(file=o.file, error=o.error or "failed") for o in outcome.outcomes if o.status == "failed"]
+    failures += [Failure(file=m.key, error=m.error or "failed") for m in outcome.manifests if m.status == "failed"]
     return RunSummary(
         run_id=run_id,
         downloaded=statuses.count("downloaded"),
@@ -148,8 +174,12 @@ def piece_summary(run_id: str, outcome: RunOutcome) -> RunSummary:
         failed=statuses.count("failed"),
         not_started=len(outcome.not_started),
         bytes_downloaded=outcome.bytes_downloaded,
+        manifests=manifests.count("stored"),
+        manifests_failed=manifests.count("failed"),
+        manifests_missing=manifests.count("missing"),
+        manifests_not_started=len(outcome.manifests_not_started),
         bottles=outcome.outcomes + [BottleOutcome.of(b, "not_started") for b in outcome.not_started],
-        failures=[Failure(file=o.file, error=o.error or "failed") for o in outcome.outcomes if o.status == "failed"],
+        failures=failures,
         quarantined=outcome.quarantined,
     )
 
@@ -161,6 +191,26 @@ def merge_summary(into: RunSummary, piece: RunSummary) -> None:
     into.failed += piece.failed
     into.not_started += piece.not_started
     into.bytes_downloaded += piece.bytes_downloaded
+    into.manifests += piece.manifests
+    into.manifests_failed += piece.manifests_failed
+    into.manifests_missing += piece.manifests_missing
+    into.manifests_not_started += piece.manifests_not_started
     into.bottles.extend(piece.bottles)
     into.failures.extend(piece.failures)
     into.quarantined = sorted(set(into.quarantined) | set(piece.quarantined))
+
+
+def finish_api(engine: Engine, summary: RunSummary, staged: StagedApi) -> None:
+    """Publish the staged API files once the run's bottles and indexes are all handled; else keep the old ones.
+
+    A run that stopped early (bottles or indexes not started) could still store them, so publishing now
+    would put the API ahead of the mirror; failed bottles could not be stored, so they do not hold it back.
+    """
+    summary.api_missing = list(staged.missing)
+    summary.failures.extend(staged.failures)
+    summary.api_failed = len(staged.failures)
+    if summary.not_started or summary.manifests_not_started:
+        summary.api_withheld = [f.key for f in staged.staged]
+        log.warning("run stopped early: api files not published", extra={"withheld": len(staged.staged)})
+        return
+    summary.api_published = engine.publish_api(staged.staged)

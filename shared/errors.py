@@ -44,6 +44,8 @@ class LockHeldError(SyncError):
 class UpstreamError(SyncError):
     """The Homebrew API or registry could not be read (after retries)."""
 
+    status: int | None = None  # the final HTTP status, when there was one (404: not served)
+
 
 class SignatureError(UpstreamError):
     """formula.jws.json did not verify against the pinned key: nothing in it can be trusted."""

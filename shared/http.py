@@ -173,7 +173,7 @@ class HttpClient:
                 continue
             response.close()
             error = UpstreamError(f"{what}: HTTP {response.status_code} from {_host(url)}")
-            error.status = response.status_code  # type: ignore[attr-defined]
+            error.status = response.status_code
             raise error
 
     def get_blob(

@@ -73,6 +73,30 @@ class PlannedBottle(BaseModel):
     replaces_recorded: bool = False  # the key holds the previous bytes the state lists (flat layout, same day)
 
 
+class ExpectedBottle(BaseModel):
+    tag: str
+    sha256: str
+
+
+class PlannedManifest(BaseModel):
+    """The registry's image index of one formula version, stored at `key` for brew 6.0.13+.
+
+    `bottles` are the bottles of that version the mirror holds: the index must list each of them.
+    `fingerprint` names the version's whole bottle set in the API; when it changes (a platform was added
+    upstream), the index changed too and is stored again.
+    """
+
+    key: str
+    formula: str
+    image: str
+    image_tag: str
+    pkg_version: str
+    rebuild: int
+    fingerprint: str
+    bottles: list[ExpectedBottle]
+    reason: Literal["new", "changed"] = "new"
+
+
 class Rejected(BaseModel):
     formula: str
     reason: str
@@ -90,7 +114,10 @@ class Plan(BaseModel):
     selected: int = 0
     skipped: int = 0
     bottles: list[PlannedBottle] = Field(default_factory=list)
+    manifests: list[PlannedManifest] = Field(default_factory=list)
     rejected: list[Rejected] = Field(default_factory=list)
+    sizes_complete: bool = True  # False: the estimate stopped early; the workers read the other sizes
+    sizes_note: str = ""
 
     @property
     def estimated_bytes(self) -> int:
@@ -105,7 +132,7 @@ class Plan(BaseModel):
 
 # --- the state file ------------------------------------------------------------------------------------
 
-STATE_SCHEMA_VERSION = 2
+STATE_SCHEMA_VERSION = 3  # 3 added `manifests`; version 2 files are read and migrated
 # Checked in pydantic-core (a 25,000-entry state loads in one pass): the same rules as naming.py.
 BottleFileName = Annotated[str, StringConstraints(pattern=naming.FILENAME_PATTERN, max_length=256)]
 
@@ -134,12 +161,30 @@ class FailureRecord(BaseModel):
     first_failed_at: str
 
 
+class ManifestRecord(BaseModel):
+    """An image index stored in the mirror, and the bottle set of the API it was stored for.
+
+    `sha256` None: the registry serves no index for that bottle set (404); asked again when it changes.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str | None = Field(pattern=naming.SHA256_PATTERN)
+    size: int = Field(ge=0)
+    fingerprint: str = Field(pattern=naming.SHA256_PATTERN)
+    stored_at: str
+
+
+ObjectKey = Annotated[str, StringConstraints(pattern=naming.STATE_KEY_PATTERN, max_length=300)]
+
+
 class StateFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[2] = STATE_SCHEMA_VERSION
+    schema_version: Literal[3] = STATE_SCHEMA_VERSION
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     bottles: dict[BottleFileName, BottleRecord] = Field(default_factory=dict)
+    manifests: dict[ObjectKey, ManifestRecord] = Field(default_factory=dict)
     failures: dict[str, FailureRecord] = Field(default_factory=dict)
 
 
@@ -174,6 +219,15 @@ class BottleOutcome(BaseModel):
         )
 
 
+ManifestStatus = Literal["stored", "existing", "failed", "missing", "skipped", "not_started"]
+
+
+class ManifestOutcome(BaseModel):
+    key: str
+    status: ManifestStatus
+    error: str | None = None
+
+
 class Failure(BaseModel):
     file: str
     error: str
@@ -193,6 +247,14 @@ class RunSummary(BaseModel):
     estimated_bytes: int = 0
     duration_s: float = 0.0
     dry_run: bool = False
+    manifests: int = 0  # image indexes stored (new or refreshed)
+    manifests_failed: int = 0
+    manifests_missing: int = 0  # not served upstream (404): nothing a mirror can store
+    manifests_not_started: int = 0
+    api_published: list[str] = Field(default_factory=list)
+    api_withheld: list[str] = Field(default_factory=list)  # verified, but the run stopped before publishing
+    api_missing: list[str] = Field(default_factory=list)  # not served upstream (a warning)
+    api_failed: int = 0  # did not verify: not published, the previous copy stays
     bottles: list[BottleOutcome] = Field(default_factory=list)
     failures: list[Failure] = Field(default_factory=list)
     quarantined: list[str] = Field(default_factory=list)
@@ -200,4 +262,4 @@ class RunSummary(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.manifests_failed or self.api_failed else 0

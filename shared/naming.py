@@ -91,6 +91,19 @@ def image_tag(pkg_ver: str, rebuild: int) -> str:
     return f"{pkg_ver}-{rebuild}" if rebuild else pkg_ver
 
 
+# Top-level names the mirror uses for itself; a manifest key may not start with them.
+RESERVED_TOP_LEVEL = frozenset({"api", "locks", "runs"})
+
+
+def manifest_key(image: str, image_tag: str) -> str:
+    """Where a version's image index lives in the mirror: `<image>/manifests/<tag>`, the path brew 6.0.13+
+    asks the bottle domain for (homebrew.md section 4)."""
+    _check(image_tag, _VERSION_RE, "image tag")
+    if image.split("/", 1)[0] in RESERVED_TOP_LEVEL:
+        raise UnsafeInputError(f"image name {image!r} collides with the mirror's own folders")
+    return validate_key(f"{image}/manifests/{image_tag}")
+
+
 def validate_filename(filename: object) -> str:
     """A bottle file name as stored in the state: one path segment of safe characters."""
     if (

@@ -99,21 +99,38 @@ def _plan_and_dispatch(
 ) -> dict[str, Any]:
     settings = engine.settings
     external = load_external_hashes(settings, s3_client=s3_client)
-    plan = engine.plan(trigger.run_id, known=external.hashes)
-    route = choose_route(plan.estimated_bytes, settings)
-    shards = split_plan(plan.bottles, shard_count(plan.estimated_bytes, settings)) if plan.bottles else []
+    deadline = started + settings.plan_budget_s
+    plan, formula_file = engine.plan(
+        trigger.run_id,
+        known=external.hashes,
+        enough_bytes=settings.size_threshold_bytes,  # the route is decided once this much is known
+        time_left=lambda: deadline - time.monotonic(),
+    )
+    # An estimate that stopped early knows at least the threshold, or ran out of time: ECS is the safe side.
+    route = choose_route(plan.estimated_bytes, settings) if plan.sizes_complete else "ecs"
+    work = (
+        split_plan(plan.bottles, plan.manifests, shard_count(plan.estimated_bytes, settings))
+        if plan.bottles or plan.manifests
+        else []
+    )
+    if not plan.bottles and work:
+        route = "lambda"  # only image indexes to store: small whatever the estimate says
+    staged = engine.stage_api(plan, formula_file) if not settings.dry_run else None
     info = RunInfo(
         run_id=trigger.run_id,
         trigger=trigger.kind,
         environment=settings.environment,
         date=plan.date,
-        route=route if shards else "none",
-        shards=len(shards),
+        route=route if work else "none",
+        shards=len(work),
         planned=len(plan.bottles),
         skipped=plan.skipped,
         estimated_bytes=plan.estimated_bytes,
         unknown_sizes=plan.unknown_sizes,
+        manifests=len(plan.manifests),
     )
+    if staged is not None:
+        info.api = staged
     result: dict[str, Any] = {
         "status": "dry_run" if settings.dry_run else "started",
         "run_id": trigger.run_id,
@@ -122,8 +139,11 @@ def _plan_and_dispatch(
         "estimated_bytes": info.estimated_bytes,
         "route": info.route,
         "shards": info.shards,
+        "manifests": info.manifests,
         "external_hashes": len(external.hashes),
     }
+    if not plan.sizes_complete:
+        result["size_estimate"] = plan.sizes_note
     if external.error:
         result["external_hash_error"] = external.error
     ctx = run_context(settings, info.run_id, info.date, engine.storage.url, logs)
@@ -137,16 +157,27 @@ def _plan_and_dispatch(
     )
     if external.error:
         start_text += f"\nNote: {external.error}"
+    if not plan.sizes_complete and info.route == "ecs":
+        start_text += f"\nNote: size estimate stopped early ({plan.sizes_note}); routed to ECS"
     if settings.dry_run:
         notifier.slack(start_text)
         lock.release()
         return result
     if not docs.claim(info, plan):
         return {"status": "duplicate", "run_id": trigger.run_id}
-    keys = [
-        docs.write_shard(Shard(run_id=trigger.run_id, shard=i, shards=len(shards), bottles=bottles))
-        for i, bottles in enumerate(shards)
-    ]
+    keys = []
+    for i, part in enumerate(work):
+        refs = {(b.image, b.image_tag) for b in part.bottles} | {(m.image, m.image_tag) for m in part.manifests}
+        indexes_key = docs.write_indexes(i, engine.registry.cached(refs))
+        shard = Shard(
+            run_id=trigger.run_id,
+            shard=i,
+            shards=len(work),
+            bottles=part.bottles,
+            manifests=part.manifests,
+            indexes_key=indexes_key,
+        )
+        keys.append(docs.write_shard(shard))
     notifier.slack(start_text)
     if not keys:
         summary = finish_run(engine, docs, lock, notifier=notifier, metrics_sink=metrics_sink, logs=logs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -11,11 +12,12 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter, ValidationError
 
 from shared.errors import SanityFloorError, UnsafeInputError, UpstreamError
-from shared.models import Formula, Plan, PlannedBottle, Rejected, StateFile
+from shared.models import ExpectedBottle, Formula, Plan, PlannedBottle, PlannedManifest, Rejected, StateFile
 from shared.naming import (
     bottle_filename,
     image_name,
     image_tag,
+    manifest_key,
     object_key,
     pkg_version,
     validate_sha256,
@@ -61,6 +63,38 @@ class _Candidate:
             image=image_name(self.formula),
             image_tag=image_tag(self.version, self.rebuild),
         )
+
+
+@dataclass
+class _Version:
+    """One formula version the mirror holds bottles of: its image index must be in the mirror too."""
+
+    formula: str
+    image: str
+    image_tag: str
+    pkg_version: str
+    rebuild: int
+    fingerprint: str
+    bottles: dict[str, str] = field(default_factory=dict)  # tag -> sha256 of the selected bottles
+
+    def planned(self, key: str, reason: str) -> PlannedManifest:
+        return PlannedManifest(
+            key=key,
+            formula=self.formula,
+            image=self.image,
+            image_tag=self.image_tag,
+            pkg_version=self.pkg_version,
+            rebuild=self.rebuild,
+            fingerprint=self.fingerprint,
+            bottles=[ExpectedBottle(tag=tag, sha256=sha) for tag, sha in sorted(self.bottles.items())],
+            reason=reason,  # type: ignore[arg-type]
+        )
+
+
+def bottle_set_fingerprint(files: Mapping[str, object]) -> str:
+    """Names a version's whole bottle set in the API; the registry's index changes when it changes."""
+    lines = sorted(f"{tag}:{getattr(entry, 'sha256', '')}" for tag, entry in files.items())
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def all_tags(formulae: list[Formula]) -> set[str]:
@@ -109,13 +143,14 @@ def make_plan(
     rejected = list(rejected or [])
     wanted = set(options.formulae)
     candidates: dict[str, _Candidate] = {}
+    versions: dict[str, _Version] = {}
     for formula in formulae:
         if wanted and formula.name not in wanted:
             continue
         if formula.disabled:
             continue
         try:
-            _select(formula, platforms, candidates)
+            _select(formula, platforms, candidates, versions)
         except UnsafeInputError as exc:
             rejected.append(Rejected(formula=formula.name[:128], reason=exc.message))
     if wanted:
@@ -151,21 +186,30 @@ def make_plan(
         if same_bytes is not None and same_bytes.key != bottle.key:
             bottle.copy_from, bottle.size, bottle.size_source = same_bytes.key, same_bytes.size, "state"
         plan.bottles.append(bottle)
+    for key in sorted(versions):
+        record = state.manifests.get(key)
+        if options.force or record is None or record.fingerprint != versions[key].fingerprint:
+            plan.manifests.append(versions[key].planned(key, "new" if record is None else "changed"))
     if estimate_sizes is not None:
         estimate_sizes([b for b in plan.bottles if b.size is None])
     return plan
 
 
-def _select(formula: Formula, platforms: list[str], out: dict[str, _Candidate]) -> None:
+def _select(
+    formula: Formula, platforms: list[str], out: dict[str, _Candidate], versions: dict[str, _Version]
+) -> None:
     stable = formula.stable_bottle
     version = formula.versions.stable
     if stable is None or not stable.files or not version:
         return
+    pkg = pkg_version(version, formula.revision)
+    image, index_tag = image_name(formula.name), image_tag(pkg, stable.rebuild)
+    key = manifest_key(image, index_tag)  # validated before anything of this formula is planned
+    selected: dict[str, str] = {}
     for platform in platforms:
         tag = select_tag(stable.files, platform)
         if tag is None:
             continue
-        pkg = pkg_version(version, formula.revision)
         file = bottle_filename(formula.name, pkg, tag, stable.rebuild)
         candidate = out.get(file)
         if candidate is None:
@@ -173,6 +217,13 @@ def _select(formula: Formula, platforms: list[str], out: dict[str, _Candidate]) 
             candidate = out[file] = _Candidate(file, formula.name, pkg, tag, sha256, stable.rebuild)
         if platform not in candidate.platforms:
             candidate.platforms.append(platform)
+        selected[candidate.tag] = candidate.sha256
+    if selected:
+        entry = versions.get(key)
+        if entry is None:
+            fingerprint = bottle_set_fingerprint(stable.files)
+            entry = versions[key] = _Version(formula.name, image, index_tag, pkg, stable.rebuild, fingerprint)
+        entry.bottles.update(selected)
 
 
 def _check_sanity_floor(state: StateFile, candidates: dict[str, _Candidate], max_missing_share: float) -> None:

@@ -1,26 +1,43 @@
 """Carrying out a plan: concurrent transfers, per-bottle failure isolation, checkpoints, graceful stop.
 
 A bottle enters the state only after its object was verified and stored. Bottles that share a blob
-(same sha256) are downloaded once and copied. Work is submitted lazily, so a stop request (SIGTERM, the
-Lambda time budget) stops new work at once; in-flight transfers finish, or are aborted after a grace.
+(same sha256) are downloaded once and copied. Then, payload first, the image indexes of the versions
+whose bottles are all in the mirror are stored (brew 6.0.13+ reads them from the bottle domain). Work is
+submitted lazily, so a stop request (SIGTERM, the Lambda time budget) stops new work at once; in-flight
+transfers finish, or are aborted after a grace.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from shared.errors import IntegrityError, StorageError, SyncError, TransferAborted
-from shared.models import BottleOutcome, BottleRecord, FailureRecord, PlannedBottle, StateFile
+from shared.errors import IntegrityError, StorageError, SyncError, TransferAborted, UpstreamError
+from shared.models import (
+    BottleOutcome,
+    BottleRecord,
+    FailureRecord,
+    ManifestOutcome,
+    ManifestRecord,
+    PlannedBottle,
+    PlannedManifest,
+    StateFile,
+)
+from shared.registry import OCI_INDEX, Registry, check_index
 from shared.state import StateStore
 from shared.storage import Storage, check_stored
 from shared.transfer import Transfer
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +55,30 @@ class ProgressEvent:
 class RunOutcome:
     outcomes: list[BottleOutcome] = field(default_factory=list)
     not_started: list[PlannedBottle] = field(default_factory=list)
+    manifests: list[ManifestOutcome] = field(default_factory=list)
+    manifests_not_started: list[PlannedManifest] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     bytes_downloaded: int = 0
+
+
+@dataclass
+class _Pending:
+    """Verified and stored, not yet in the state."""
+
+    bottles: dict[str, BottleRecord] = field(default_factory=dict)
+    manifests: dict[str, ManifestRecord] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.bottles) + len(self.manifests)
+
+    def take(self) -> tuple[dict[str, BottleRecord], dict[str, ManifestRecord]]:
+        return dict(self.bottles), dict(self.manifests)
+
+    def drop(self, bottles: Iterable[str], manifests: Iterable[str]) -> None:
+        for file in bottles:
+            self.bottles.pop(file, None)
+        for key in manifests:
+            self.manifests.pop(key, None)
 
 
 @dataclass
@@ -56,6 +95,7 @@ class Runner:
         self,
         storage: Storage,
         transfer: Transfer,
+        registry: Registry,
         state: StateStore,
         options: RunnerOptions,
         *,
@@ -66,6 +106,7 @@ class Runner:
     ) -> None:
         self.storage = storage
         self.transfer = transfer
+        self.registry = registry
         self.state = state
         self.options = options
         self.run_id = run_id
@@ -74,6 +115,7 @@ class Runner:
         self.heartbeat = heartbeat
         self._stop_requested_at: float | None = None
         self._stop = threading.Event()
+        self._last_checkpoint = self._last_heartbeat = time.monotonic()
 
     def request_stop(self) -> None:
         """Stop taking new bottles (signal-handler safe: it only sets a flag)."""
@@ -81,9 +123,9 @@ class Runner:
 
     # --- the loop --------------------------------------------------------------------------------------
 
-    def run(self, bottles: list[PlannedBottle]) -> RunOutcome:
+    def run(self, bottles: list[PlannedBottle], manifests: Iterable[PlannedManifest] = ()) -> RunOutcome:
         result = RunOutcome()
-        pending: dict[str, BottleRecord] = {}  # verified and stored, not yet in the state
+        pending = _Pending()
         progress = ProgressEvent(
             done=0,
             total=len(bottles),
@@ -91,38 +133,78 @@ class Runner:
             failed=0,
             bytes_total=sum({b.sha256: b.size or 0 for b in bottles if b.copy_from is None}.values()),
         )
-        last_checkpoint = last_heartbeat = time.monotonic()
-        queue = iter(_group_by_blob(bottles))
-        in_flight: set[Future[list[tuple[PlannedBottle, BottleOutcome]]]] = set()
+        self._last_checkpoint = self._last_heartbeat = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="bottle") as pool:
-            while True:
-                stopping = self._stopping()
-                while not stopping and len(in_flight) < self.options.concurrency * 2:
-                    group = next(queue, None)
-                    if group is None:
-                        break
-                    in_flight.add(pool.submit(self._transfer_group, group))
-                if not in_flight:
-                    break
-                finished, in_flight = wait(in_flight, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    self._collect(future.result(), result, pending, progress)
-                if finished and self.on_progress:
-                    self.on_progress(progress)
-                now = time.monotonic()
-                if stopping and self._stop_requested_at and now - self._stop_requested_at > self.options.stop_grace_s:
-                    self.transfer.abort_all()
-                if len(pending) >= self.options.checkpoint_every or (
-                    pending and now - last_checkpoint >= self.options.checkpoint_seconds
-                ):
-                    self._checkpoint(pending)
-                    last_checkpoint = now
-                if self.heartbeat and now - last_heartbeat >= self.options.checkpoint_seconds:
-                    self.heartbeat()  # keeps the run lock alive through long transfers
-                    last_heartbeat = now
-            result.not_started.extend(b for group in queue for b in group)
+            left = self._drive(
+                pool,
+                iter(_group_by_blob(bottles)),
+                self._transfer_group,
+                lambda results: self._collect(results, result, pending.bottles, progress),
+                pending,
+                progress,
+            )
+            result.not_started.extend(b for group in left for b in group)
+            # Payload first: an index goes up only once every bottle of its version is in the mirror.
+            version_of = {b.file: (b.image, b.image_tag) for b in bottles}
+            blocked = {version_of[b.file] for b in result.not_started}
+            blocked.update(version_of[o.file] for o in result.outcomes if o.status == "failed")
+            ready = []
+            for manifest in manifests:
+                if (manifest.image, manifest.image_tag) in blocked:
+                    skipped = ManifestOutcome(key=manifest.key, status="skipped", error="a bottle is not stored")
+                    result.manifests.append(skipped)
+                else:
+                    ready.append(manifest)
+            left = self._drive(
+                pool,
+                iter(ready),
+                self._store_manifest,
+                lambda item: self._collect_manifest(item, result, pending),
+                pending,
+                progress,
+            )
+            result.manifests_not_started.extend(left)
         result.quarantined = self._final_checkpoint(pending, result.outcomes)
         return result
+
+    def _drive(
+        self,
+        pool: ThreadPoolExecutor,
+        items: Iterator[T],
+        work: Callable[[T], R],
+        collect: Callable[[R], None],
+        pending: _Pending,
+        progress: ProgressEvent,
+    ) -> list[T]:
+        """Run `work` over `items` with bounded work in flight, checkpointing and keeping the lock alive;
+        return the items never started (a stop was requested)."""
+        in_flight: set[Future[R]] = set()
+        while True:
+            stopping = self._stopping()
+            while not stopping and len(in_flight) < self.options.concurrency * 2:
+                item = next(items, None)
+                if item is None:
+                    break
+                in_flight.add(pool.submit(work, item))
+            if not in_flight:
+                break
+            finished, in_flight = wait(in_flight, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in finished:
+                collect(future.result())
+            if finished and self.on_progress:
+                self.on_progress(progress)
+            now = time.monotonic()
+            if stopping and self._stop_requested_at and now - self._stop_requested_at > self.options.stop_grace_s:
+                self.transfer.abort_all()
+            if len(pending) >= self.options.checkpoint_every or (
+                pending and now - self._last_checkpoint >= self.options.checkpoint_seconds
+            ):
+                self._checkpoint(pending)
+                self._last_checkpoint = now
+            if self.heartbeat and now - self._last_heartbeat >= self.options.checkpoint_seconds:
+                self.heartbeat()  # keeps the run lock alive through long transfers
+                self._last_heartbeat = now
+        return list(items)
 
     @staticmethod
     def _collect(
@@ -144,6 +226,18 @@ class Runner:
             if outcome.status == "downloaded":
                 run.bytes_downloaded += outcome.size or 0
                 progress.bytes_done += outcome.size or 0
+
+    @staticmethod
+    def _collect_manifest(
+        item: tuple[PlannedManifest, ManifestOutcome, ManifestRecord | None], run: RunOutcome, pending: _Pending
+    ) -> None:
+        manifest, outcome, record = item
+        if outcome.status == "not_started":
+            run.manifests_not_started.append(manifest)
+            return
+        run.manifests.append(outcome)
+        if record is not None:
+            pending.manifests[manifest.key] = record
 
     def _stopping(self) -> bool:
         if not self._stop.is_set() and self.should_stop():
@@ -198,10 +292,52 @@ class Runner:
                 return BottleOutcome.of(bottle, "copied", size=source[1])
             except (IntegrityError, StorageError) as exc:
                 log.warning("copy source unusable; downloading", extra={"file": bottle.file, "error": str(exc)})
+        if bottle.size is None:
+            self.registry.fill_sizes([bottle])  # the index read here is the one stored after the bottles
         size = self._existing(bottle)
         if size is not None:
             return BottleOutcome.of(bottle, "existing", size=size)
         return BottleOutcome.of(bottle, "downloaded", size=self.transfer.fetch(bottle))
+
+    # --- one image index ---------------------------------------------------------------------------------
+
+    def _store_manifest(
+        self, manifest: PlannedManifest
+    ) -> tuple[PlannedManifest, ManifestOutcome, ManifestRecord | None]:
+        """Store a version's image index byte for byte, once it lists the mirror's bottles as brew checks."""
+        if self._stop.is_set():
+            return manifest, ManifestOutcome(key=manifest.key, status="not_started"), None
+        try:
+            data = self.registry.index(manifest.image, manifest.image_tag)
+            check_index(data, manifest)
+            sha256 = hashlib.sha256(data).hexdigest()
+            try:
+                check_stored(self.storage, manifest.key, sha256=sha256, size=len(data))
+                status = "existing"
+            except (IntegrityError, StorageError):
+                self.storage.put_verified(
+                    manifest.key, [data], sha256=sha256, size=len(data), content_type=OCI_INDEX
+                )
+                status = "stored"
+        except UpstreamError as exc:
+            log.warning("image index not stored", extra={"key": manifest.key, "error": str(exc)})
+            if exc.status != 404:
+                return manifest, ManifestOutcome(key=manifest.key, status="failed", error=str(exc)), None
+            # Not served upstream: remembered for this bottle set, so it is not asked for every week.
+            missing = ManifestRecord(sha256=None, size=0, fingerprint=manifest.fingerprint, stored_at=_today())
+            return manifest, ManifestOutcome(key=manifest.key, status="missing", error=str(exc)), missing
+        except SyncError as exc:
+            log.warning("image index not stored", extra={"key": manifest.key, "error": exc.message})
+            return manifest, ManifestOutcome(key=manifest.key, status="failed", error=exc.message), None
+        except Exception as exc:  # one bad index never stops the run
+            log.exception("image index failed unexpectedly", extra={"key": manifest.key})
+            error = f"unexpected {type(exc).__name__}: {exc}"
+            return manifest, ManifestOutcome(key=manifest.key, status="failed", error=error), None
+        self.registry.forget(manifest.image, manifest.image_tag)
+        record = ManifestRecord(
+            sha256=sha256, size=len(data), fingerprint=manifest.fingerprint, stored_at=_today()
+        )
+        return manifest, ManifestOutcome(key=manifest.key, status=status), record
 
     def _unrecord(self, bottle: PlannedBottle) -> None:
         """Before new bytes replace an object the state lists, drop that entry, so the state never
@@ -223,25 +359,24 @@ class Runner:
 
     # --- checkpoints ---------------------------------------------------------------------------------------
 
-    def _checkpoint(self, pending: dict[str, BottleRecord]) -> None:
-        records = dict(pending)
+    def _checkpoint(self, pending: _Pending) -> None:
+        bottles, manifests = pending.take()
         try:
-            self.state.commit(lambda state: _merge(state, records))
+            self.state.commit(lambda state: _merge(state, bottles, manifests))
         except StorageError as exc:  # keep the records; the next checkpoint tries again
             log.error("checkpoint failed; will retry", extra={"error": str(exc)})
             return
-        for file in records:
-            pending.pop(file, None)
-        log.info("checkpoint", extra={"recorded": len(records)})
+        pending.drop(bottles, manifests)
+        log.info("checkpoint", extra={"recorded": len(bottles), "manifests": len(manifests)})
 
-    def _final_checkpoint(self, pending: dict[str, BottleRecord], outcomes: list[BottleOutcome]) -> list[str]:
-        records = dict(pending)
+    def _final_checkpoint(self, pending: _Pending, outcomes: list[BottleOutcome]) -> list[str]:
+        bottles, manifests = pending.take()
         succeeded = {o.file for o in outcomes if o.status != "failed"}
         failed = {o.file: o.error or "failed" for o in outcomes if o.status == "failed"}
         quarantined: list[str] = []
 
         def update(state: StateFile) -> None:
-            _merge(state, records)
+            _merge(state, bottles, manifests)
             now = datetime.now(UTC).isoformat(timespec="seconds")
             for file in succeeded:
                 state.failures.pop(file, None)
@@ -258,9 +393,9 @@ class Runner:
                 )
             quarantined[:] = sorted(f for f in failed if state.failures[f].count >= self.options.quarantine_after)
 
-        if records or succeeded or failed:
+        if bottles or manifests or succeeded or failed:
             self.state.commit(update)
-            pending.clear()
+            pending.drop(bottles, manifests)
         return quarantined
 
 
@@ -271,8 +406,13 @@ def _group_by_blob(bottles: Iterable[PlannedBottle]) -> list[list[PlannedBottle]
     return list(groups.values())
 
 
-def _merge(state: StateFile, records: dict[str, BottleRecord]) -> None:
-    state.bottles.update(records)
+def _merge(state: StateFile, bottles: dict[str, BottleRecord], manifests: dict[str, ManifestRecord]) -> None:
+    state.bottles.update(bottles)
+    state.manifests.update(manifests)
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
 
 
 def _record(bottle: PlannedBottle, outcome: BottleOutcome) -> BottleRecord:
@@ -282,7 +422,7 @@ def _record(bottle: PlannedBottle, outcome: BottleOutcome) -> BottleRecord:
         key=bottle.key,
         formula=bottle.formula,
         tag=bottle.tag,
-        downloaded_at=datetime.now(UTC).date().isoformat(),
+        downloaded_at=_today(),
     )
 
 

@@ -7,14 +7,17 @@ of them finishes the run even if two finish at the same moment.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from shared.errors import PreconditionFailed, StateError
-from shared.models import Plan, PlannedBottle, RunSummary
+from shared.models import Plan, PlannedBottle, PlannedManifest, RunSummary
 from shared.naming import run_key
+from shared.publish import StagedApi
 from shared.storage import Storage
 
 Route = Literal["lambda", "ecs", "none"]
@@ -33,6 +36,8 @@ class RunInfo(BaseModel):
     skipped: int
     estimated_bytes: int
     unknown_sizes: int = 0
+    manifests: int = 0
+    api: StagedApi = Field(default_factory=StagedApi)  # published by the worker that finishes the run
     started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -42,26 +47,59 @@ class Shard(BaseModel):
     shards: int
     piece: int = 0  # 0 for the first worker, then one more per continuation
     bottles: list[PlannedBottle]
+    manifests: list[PlannedManifest] = Field(default_factory=list)
+    indexes_key: str | None = None  # image indexes the orchestrator already read for this shard
 
     @property
     def name(self) -> str:
         return f"shard-{self.shard:03d}"
 
 
-def split_plan(bottles: list[PlannedBottle], shards: int) -> list[list[PlannedBottle]]:
-    """Balance by estimated bytes (largest first into the lightest shard); one blob stays in one shard."""
-    groups: dict[str, list[PlannedBottle]] = {}
+@dataclass
+class ShardWork:
+    bottles: list[PlannedBottle] = field(default_factory=list)
+    manifests: list[PlannedManifest] = field(default_factory=list)
+
+
+def split_plan(bottles: list[PlannedBottle], manifests: list[PlannedManifest], shards: int) -> list[ShardWork]:
+    """Balance by estimated bytes (largest first into the lightest shard). A formula version's bottles and
+    its image index stay in one shard (the index goes up after its bottles), and so does one blob."""
+    parent: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def find(node: tuple[str, ...]) -> tuple[str, ...]:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
     for bottle in bottles:
-        groups.setdefault(bottle.sha256, []).append(bottle)
-    ordered = sorted(groups.values(), key=lambda g: (-(g[0].size or 0), g[0].file))
+        parent[find(("blob", bottle.sha256))] = find(("version", bottle.image, bottle.image_tag))
+    units: dict[tuple[str, ...], ShardWork] = {}
+    for bottle in bottles:
+        units.setdefault(find(("version", bottle.image, bottle.image_tag)), ShardWork()).bottles.append(bottle)
+    for manifest in manifests:
+        units.setdefault(find(("version", manifest.image, manifest.image_tag)), ShardWork()).manifests.append(manifest)
+
+    def weight(unit: ShardWork) -> int:
+        return sum({b.sha256: b.size or 0 for b in unit.bottles if b.copy_from is None}.values()) or 1
+
+    def first_name(unit: ShardWork) -> str:
+        return min([b.file for b in unit.bottles] + [m.key for m in unit.manifests])
+
+    ordered = sorted(units.values(), key=lambda u: (-weight(u), first_name(u)))
     count = max(1, min(shards, len(ordered)))
-    buckets: list[list[PlannedBottle]] = [[] for _ in range(count)]
+    buckets = [ShardWork() for _ in range(count)]
     loads = [0] * count
-    for group in ordered:
+    for unit in ordered:
         lightest = loads.index(min(loads))
-        buckets[lightest].extend(group)
-        loads[lightest] += sum(b.size or 0 for b in group if b.copy_from is None) or 1
-    return [sorted(bucket, key=lambda b: b.file) for bucket in buckets if bucket]
+        buckets[lightest].bottles.extend(unit.bottles)
+        buckets[lightest].manifests.extend(unit.manifests)
+        loads[lightest] += weight(unit)
+    for bucket in buckets:
+        bucket.bottles.sort(key=lambda b: b.file)
+        bucket.manifests.sort(key=lambda m: m.key)
+    return [bucket for bucket in buckets if bucket.bottles or bucket.manifests]
 
 
 class RunDocuments:
@@ -90,6 +128,23 @@ class RunDocuments:
         if document is None:
             raise StateError(f"run {self.run_id} has no run.json")
         return RunInfo.model_validate_json(document.data)
+
+    def write_indexes(self, shard: int, indexes: dict[str, str]) -> str | None:
+        """Image indexes already read for a shard, so its workers do not ask the registry again."""
+        if not indexes:
+            return None
+        key = self._key(f"indexes-{shard:03d}.json")
+        self.storage.write(key, json.dumps(indexes).encode())
+        return key
+
+    def read_indexes(self, key: str | None) -> dict[str, str]:
+        if key is None:
+            return {}
+        document = self.storage.read(key) if key.startswith(self.prefix) else None
+        if document is None:
+            return {}  # only a saving: the worker reads the registry instead
+        indexes = json.loads(document.data)
+        return indexes if isinstance(indexes, dict) else {}
 
     def write_shard(self, shard: Shard) -> str:
         key = self._key(f"{shard.name}-p{shard.piece}.json")

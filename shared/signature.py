@@ -1,8 +1,9 @@
-"""Verify Homebrew's signed API (formula.jws.json) the way brew does before trusting any sha256.
+"""Verify Homebrew's signed API files (`*.jws.json`) the way brew does before trusting or publishing them.
 
 JWS with an unencoded payload (RFC 7797): the protected header must say `alg: PS512`, `b64: false`
-and `crit: ["b64"]`; RSA-PSS with SHA-512, MGF1-SHA-512 and a 64-byte salt is checked over the bytes
-`<protected>.<payload>`, with the payload exactly as served.
+and `crit: ["b64"]` (a `crit` naming anything else is an extension this verifier does not understand, so
+RFC 7515 section 4.1.11 says reject); RSA-PSS with SHA-512, MGF1-SHA-512 and a 64-byte salt is checked over
+the bytes `<protected>.<payload>`, with the payload exactly as served.
 """
 
 from __future__ import annotations
@@ -43,8 +44,24 @@ def _b64url(data: str) -> bytes:
     return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
 
 
-def verify_jws(document: bytes, key: rsa.RSAPublicKey) -> str:
-    """Return the verified payload (the formula.json text) or raise SignatureError."""
+UNDERSTOOD_CRIT = frozenset({"b64"})
+
+
+def _header_acceptable(header: object) -> bool:
+    if not isinstance(header, dict):
+        return False
+    crit = header.get("crit")
+    return (
+        header.get("alg") == "PS512"
+        and header.get("b64") is False
+        and isinstance(crit, list)
+        and "b64" in crit
+        and all(isinstance(item, str) and item in UNDERSTOOD_CRIT for item in crit)
+    )
+
+
+def verify_jws(document: bytes, key: rsa.RSAPublicKey, *, what: str = "formula.jws.json") -> str:
+    """Return the verified payload (the JSON text inside) or raise SignatureError."""
     try:
         jws = from_json(document)  # pydantic-core's parser: the envelope holds ~30 MB of escaped JSON
         payload: str = jws["payload"]
@@ -52,7 +69,7 @@ def verify_jws(document: bytes, key: rsa.RSAPublicKey) -> str:
         if not isinstance(payload, str) or not isinstance(signatures, list) or not signatures:
             raise TypeError("payload or signatures missing")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise SignatureError(f"formula.jws.json is not a JWS document: {exc}") from None
+        raise SignatureError(f"{what} is not a JWS document: {exc}") from None
 
     for entry in signatures:
         try:
@@ -61,7 +78,7 @@ def verify_jws(document: bytes, key: rsa.RSAPublicKey) -> str:
             signature = _b64url(entry["signature"])
         except (KeyError, TypeError, ValueError, binascii.Error):
             continue
-        if header.get("alg") != "PS512" or header.get("b64") is not False or "b64" not in header.get("crit", []):
+        if not _header_acceptable(header):
             continue
         digest = hashes.Hash(hashes.SHA512())  # hashed in pieces: the payload is ~30 MB
         digest.update(protected_b64.encode("ascii") + b".")
@@ -76,4 +93,4 @@ def verify_jws(document: bytes, key: rsa.RSAPublicKey) -> str:
         except InvalidSignature:
             continue
         return payload
-    raise SignatureError("formula.jws.json: no signature verifies with the pinned key; refusing the API data")
+    raise SignatureError(f"{what}: no signature verifies with the pinned key; refusing the API data")

@@ -54,6 +54,8 @@ def parse_state(data: bytes, source: str = STATE_KEY) -> StateFile:
     try:
         if version == STATE_SCHEMA_VERSION:
             return StateFile.model_validate(document)
+        if version == 2:  # the same without `manifests`: they are stored again by the next sync
+            return StateFile.model_validate({**document, "schema_version": STATE_SCHEMA_VERSION})
         if version is None and isinstance(document.get("bottles"), dict):
             return migrate_v1(document)
     except (ValidationError, UnsafeInputError) as exc:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.config import Settings
-from shared.engine import Engine, merge_summary, piece_summary
+from shared.engine import Engine, finish_api, merge_summary, piece_summary
 from shared.lock import RunLock
 from shared.models import RunSummary
 from shared.notify import Notifier, RunContext, success_message
@@ -87,9 +87,11 @@ def run_worker(
     if not lock.adopt():
         log.warning("run lock not held by this run; continuing (state writes are compare-and-swap)")
     started = time.monotonic()
+    engine.registry.seed(docs.read_indexes(shard.indexes_key))
     outcome = engine.execute(
         shard.bottles,
         run_id,
+        manifests=shard.manifests,
         should_stop=should_stop,
         on_progress=on_progress,
         heartbeat=lock.refresh,
@@ -104,12 +106,18 @@ def run_worker(
         failed=piece.failed,
         not_started=piece.not_started,
     )
-    if outcome.not_started and can_continue:
+    if (outcome.not_started or outcome.manifests_not_started) and can_continue:
         piece.bottles = [b for b in piece.bottles if b.status != "not_started"]
-        piece.not_started = 0
+        piece.not_started = piece.manifests_not_started = 0
         docs.write_result(shard, piece)
         rest = Shard(
-            run_id=run_id, shard=shard.shard, shards=shard.shards, piece=shard.piece + 1, bottles=outcome.not_started
+            run_id=run_id,
+            shard=shard.shard,
+            shards=shard.shards,
+            piece=shard.piece + 1,
+            bottles=outcome.not_started,
+            manifests=outcome.manifests_not_started,
+            indexes_key=shard.indexes_key,
         )
         report.continuation_key = docs.write_shard(rest)
         log.info(
@@ -134,6 +142,7 @@ def finish_run(
     for piece in docs.results():
         merge_summary(summary, piece)
     summary.duration_s = round((datetime.now(UTC) - info.started_at).total_seconds(), 3)
+    finish_api(engine, summary, info.api)  # idempotent copies: two finishers at once publish the same bytes
     if not docs.claim_summary(summary):
         return None  # another worker finished the run at the same moment
     settings = engine.settings

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from shared.config import Settings
 
 CHUNK = 1 << 20
+BOTTLE_CONTENT_TYPE = "application/gzip"
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,17 @@ class Storage(Protocol):
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Delete an object (only if its ETag matches, when given)."""
 
-    def put_verified(self, key: str, chunks: Iterable[bytes], *, sha256: str, size: int | None) -> int:
-        """Store a stream; visible only if its bytes hash to `sha256` (and add up to `size`)."""
+    def put_verified(
+        self,
+        key: str,
+        chunks: Iterable[bytes],
+        *,
+        sha256: str,
+        size: int | None,
+        content_type: str = BOTTLE_CONTENT_TYPE,
+    ) -> int:
+        """Store a stream; visible only if its bytes hash to `sha256` (and add up to `size`). Where the
+        backend keeps a content type (S3, and so a CDN in front of it), it is the one given."""
 
     def copy_verified(self, source_key: str, key: str, *, sha256: str, size: int) -> None:
         """Store a copy of an existing, verified object under another key."""

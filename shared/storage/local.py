@@ -17,7 +17,7 @@ from pathlib import Path
 
 from shared.errors import PreconditionFailed, StorageError
 from shared.naming import validate_key
-from shared.storage import CHUNK, DigestCheck, Document, ObjectInfo
+from shared.storage import BOTTLE_CONTENT_TYPE, CHUNK, DigestCheck, Document, ObjectInfo
 
 LOCK_WAIT_S = 10.0
 STALE_LOCK_S = 30.0
@@ -90,7 +90,15 @@ class LocalStorage:
 
     # --- bottles ---------------------------------------------------------------------------------------
 
-    def put_verified(self, key: str, chunks: Iterable[bytes], *, sha256: str, size: int | None) -> int:
+    def put_verified(
+        self,
+        key: str,
+        chunks: Iterable[bytes],
+        *,
+        sha256: str,
+        size: int | None,
+        content_type: str = BOTTLE_CONTENT_TYPE,  # a folder keeps none: `serve` derives it from the path
+    ) -> int:
         path = self._path(key)
         check = DigestCheck(sha256, size, path.name)
 

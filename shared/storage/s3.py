@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import IntegrityError, PreconditionFailed, StorageError
 from shared.naming import validate_key
-from shared.storage import DigestCheck, Document, ObjectInfo
+from shared.storage import BOTTLE_CONTENT_TYPE, DigestCheck, Document, ObjectInfo
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -108,7 +108,15 @@ class S3Storage:
 
     # --- bottles ---------------------------------------------------------------------------------------
 
-    def put_verified(self, key: str, chunks: Iterable[bytes], *, sha256: str, size: int | None) -> int:
+    def put_verified(
+        self,
+        key: str,
+        chunks: Iterable[bytes],
+        *,
+        sha256: str,
+        size: int | None,
+        content_type: str = BOTTLE_CONTENT_TYPE,
+    ) -> int:
         full_key = self._key(key)
         check = DigestCheck(sha256, size, key.rsplit("/", 1)[-1])
         buffer = bytearray()
@@ -117,7 +125,7 @@ class S3Storage:
             check.update(chunk)
             buffer += chunk
             if len(buffer) >= self.part_size:
-                self._multipart(full_key, sha256, check, buffer, stream)
+                self._multipart(full_key, sha256, check, buffer, stream, content_type)
                 return check.size
         check.verify()
         try:
@@ -127,7 +135,7 @@ class S3Storage:
                 Body=bytes(buffer),
                 ChecksumSHA256=_b64(sha256),
                 Metadata={SHA256_METADATA: sha256},
-                ContentType="application/gzip",
+                ContentType=content_type,
             )
         except ClientError as exc:
             if _code(exc) in {"BadDigest", "InvalidDigest", "XAmzContentChecksumMismatch"}:
@@ -138,14 +146,20 @@ class S3Storage:
         return check.size
 
     def _multipart(
-        self, full_key: str, sha256: str, check: DigestCheck, buffer: bytearray, stream: Iterator[bytes]
+        self,
+        full_key: str,
+        sha256: str,
+        check: DigestCheck,
+        buffer: bytearray,
+        stream: Iterator[bytes],
+        content_type: str,
     ) -> None:
         upload = self.client.create_multipart_upload(
             Bucket=self.bucket,
             Key=full_key,
             ChecksumAlgorithm="SHA256",
             Metadata={SHA256_METADATA: sha256},
-            ContentType="application/gzip",
+            ContentType=content_type,
         )
         upload_id = upload["UploadId"]
         parts: list[dict[str, Any]] = []

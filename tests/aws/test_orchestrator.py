@@ -17,11 +17,21 @@ def test_scheduled_event_plans_writes_hand_off_and_invokes_the_sync_lambda(aws_w
     assert run_id.startswith("sched-20250720T0300Z-")
     assert (result["status"], result["route"], result["shards"]) == ("started", "lambda", 1)
     assert result["planned"] == len(expected_files(aws_world.upstream))
+    staged_api = [
+        "cask.jws.json",
+        "cask_tap_migrations.jws.json",
+        "formula.jws.json",
+        "formula_tap_migrations.jws.json",
+        *(f"internal/packages.{tag}.jws.json" for tag in ("arm64_sonoma", "arm64_ventura", "monterey")),
+    ]
     assert aws_world.object_keys(f"{RUN_PREFIX}{run_id}/") == [
+        *(f"runs/{run_id}/api/{name}" for name in staged_api),
+        f"runs/{run_id}/indexes-000.json",  # the image indexes the size estimate read, for the worker
         f"runs/{run_id}/plan.json",
         f"runs/{run_id}/run.json",
         f"runs/{run_id}/shard-000-p0.json",
     ]
+    assert not any(key.startswith("api/") for key in aws_world.object_keys())  # published only at the end
     assert dispatcher.lambda_calls == [(run_id, f"runs/{run_id}/shard-000-p0.json", None)]
     assert dispatcher.ecs_calls == []
     lock = LockInfo.parse(aws_world.s3.get_object(Bucket=aws_world.bucket, Key="locks/sync.lock")["Body"].read())

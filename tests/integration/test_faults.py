@@ -116,7 +116,7 @@ def test_enospc_leaves_no_partial_file_and_no_state_entry(sync, upstream, tmp_pa
     file, _sha = a_bottle(upstream)
     real = LocalStorage.put_verified
 
-    def disk_full_for_one(self, key, chunks, *, sha256, size):
+    def disk_full_for_one(self, key, chunks, *, sha256, size, **kwargs):
         if key.endswith(file):
 
             def failing():

@@ -15,7 +15,7 @@ def test_first_sync_mirrors_exactly_what_brew_would_pour_and_second_downloads_no
     expected = sorted(f"2025-07-21/{f}" for f in expected_files(upstream))
     assert bottle_listing(root) == expected
     state = state_of(root)
-    assert state["schema_version"] == 2
+    assert state["schema_version"] == 3
     assert sorted(r["key"] for r in state["bottles"].values()) == expected
     for file, record in state["bottles"].items():
         data = (root / record["key"]).read_bytes()

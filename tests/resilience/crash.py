@@ -70,9 +70,9 @@ class CrashingStorage:
         self.plan.step(f"delete {key}")
         self.inner.delete(key, **conditions)
 
-    def put_verified(self, key: str, chunks: Iterable[bytes], *, sha256: str, size: int | None) -> int:
+    def put_verified(self, key: str, chunks: Iterable[bytes], *, sha256: str, size: int | None, **kw: Any) -> int:
         self.plan.step(f"store {key}")
-        return self.inner.put_verified(key, chunks, sha256=sha256, size=size)
+        return self.inner.put_verified(key, chunks, sha256=sha256, size=size, **kw)
 
     def copy_verified(self, source_key: str, key: str, *, sha256: str, size: int) -> None:
         self.plan.step(f"copy {key}")

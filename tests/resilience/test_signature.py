@@ -87,14 +87,16 @@ def test_homebrews_key_is_the_default(upstream, tmp_path):
     assert result.code == 2 and "refusing the API data" in result.err
 
 
-def test_unsigned_api_falls_back_with_a_warning_unless_required(fast_retries, tmp_path):
+def test_unsigned_api_is_refused_by_default_and_used_only_with_allow_unsigned(fast_retries, tmp_path):
     from fake_upstream.catalogue import generate_catalogue
     from fake_upstream.server import FakeUpstream
     from tests.integration.conftest import run_cli
 
     with FakeUpstream(generate_catalogue(10, seed=4), signing=False) as up:
-        result = run_cli("sync", "--dest", str(tmp_path / "m"), "-v", *up.cli_args())
-        assert result.code == 0 and "falling back to unsigned formula.json" in result.err
-        required = run_cli("sync", "--dest", str(tmp_path / "n"), "--require-signature", *up.cli_args())
-        assert required.code == 2 and "signature is required" in required.err
+        refused = run_cli("sync", "--dest", str(tmp_path / "n"), *up.cli_args())
+        assert refused.code == 2 and "unsigned data is refused (--allow-unsigned accepts it)" in refused.err
         assert not (tmp_path / "n").exists() or bottle_listing(tmp_path / "n") == []
+        result = run_cli("sync", "--dest", str(tmp_path / "m"), "--allow-unsigned", *up.cli_args())
+        assert result.code == 0 and "using UNSIGNED formula.json" in result.err
+        assert bottle_listing(tmp_path / "m")
+        assert not (tmp_path / "m" / "api" / "formula.jws.json").exists()  # nothing unsigned is served as signed
