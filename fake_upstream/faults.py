@@ -15,7 +15,8 @@ from pathlib import Path
 # kind -> default parameters. Where each one fires:
 #   registry blob request (/v2/.../blobs/sha256:X): rate_limit, rate_limit_body, server_error
 #   blob host (the 307 target): truncated, wrong_bytes, stall, slow_drip
-#   manifests endpoint (keyed by formula name or image): manifest_error
+#   manifests endpoint (keyed by formula name or image): manifest_error, manifest_wrong_digest (an image index
+#   whose bottle digests do not match the API, as a stale or foreign index would)
 #   formula.json / formula.jws.json (key "api"), any API file (key "api:<file>", e.g.
 #   "api:cask.jws.json", "api:internal/packages.arm64_sonoma.jws.json"): api_error (status 404 = not served)
 FAULT_KINDS: dict[str, dict[str, float | int]] = {
@@ -27,6 +28,7 @@ FAULT_KINDS: dict[str, dict[str, float | int]] = {
     "stall": {"seconds": 3600, "prefix_bytes": 0},
     "slow_drip": {"interval": 0.5, "chunk": 1},
     "manifest_error": {"status": 503},
+    "manifest_wrong_digest": {},
     "api_error": {"status": 503},
 }
 REGISTRY_BLOB_KINDS = ("rate_limit", "rate_limit_body", "server_error")
@@ -123,7 +125,7 @@ class Faults:
                 keys = [key or API_KEY]
             elif key:
                 keys = [key]
-            elif formula and kind == "manifest_error":
+            elif formula and kind.startswith("manifest_"):
                 keys = [formula]
             elif formula and resolve:
                 keys = resolve(formula, tag)

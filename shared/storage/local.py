@@ -63,6 +63,16 @@ class LocalStorage:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 _fsync_dir(path.parent)
+        self._prune_empty_dirs(path.parent)
+
+    def _prune_empty_dirs(self, directory: Path) -> None:
+        """Folders emptied by a delete go too (a run's staged files leave none behind)."""
+        while directory != self.root and directory.is_relative_to(self.root):
+            try:
+                directory.rmdir()
+            except OSError:  # not empty (or already gone): stop
+                return
+            directory = directory.parent
 
     @contextlib.contextmanager
     def _locked(self, path: Path) -> Iterator[None]:

@@ -6,7 +6,9 @@ effects; for every k in 1..N the run dies at step k (an exception that nothing c
 in a subprocess against a moto server). After each crash:
 - the state file is valid, and every bottle it lists exists with the right sha256;
 - nothing the previous state referenced is gone (a rebuilt file may only carry upstream's new bytes);
-- a rerun converges to the full mirror of B without downloading again what the state had recorded.
+- no API file is B's before every bottle B selects is recorded (payload first, the API last);
+- a rerun converges to the full mirror of B without downloading again what the state had recorded, and
+  then serves B's API files.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
 
 import shared.engine
 from fake_upstream.catalogue import generate_catalogue
@@ -84,8 +87,28 @@ def sha_of_object(storage, key: str) -> str:
     return hashlib.sha256(b"".join(storage.iter_bytes(key))).hexdigest()
 
 
+API_FILES = ("formula.jws.json", "cask.jws.json", "internal/packages.arm64_sonoma.jws.json")
+
+
+def api_bytes(up: FakeUpstream) -> dict[str, bytes]:
+    return {name: requests.get(f"{up.api_url}/{name}", timeout=10).content for name in API_FILES}
+
+
+def check_api_not_ahead(storage, state: StateFile, b: FakeUpstream, where: str) -> None:
+    """An API file from B is published only after every bottle B selects is in the state."""
+    newer = [name for name, data in api_bytes(b).items() if _stored(storage, f"api/{name}") == data]
+    if newer:
+        missing = expected_files(b) - set(state.bottles)
+        assert not missing, f"{where}: {newer} published while {sorted(missing)[:3]} are not mirrored"
+
+
+def _stored(storage, key: str) -> bytes | None:
+    return b"".join(storage.iter_bytes(key)) if storage.stat(key) is not None else None
+
+
 def check_after_crash(storage, before: StateFile, b: FakeUpstream, where: str) -> StateFile:
     state = StateStore(storage).load()  # raises if the crash left it unreadable
+    check_api_not_ahead(storage, state, b, where)
     for file, record in state.bottles.items():
         assert sha_of_object(storage, record.key) == record.sha256, f"{where}: {file} recorded but wrong"
     b_shas = {bottle.sha256 for _name, bottle in b.catalogue.iter_bottles()}
@@ -101,6 +124,8 @@ def check_rerun(
 ) -> None:
     final = StateStore(storage).load()
     assert expected_files(b) <= set(final.bottles) <= expected_files(b) | set(before.bottles), where
+    for name, data in api_bytes(b).items():
+        assert _stored(storage, f"api/{name}") == data, f"{where}: api/{name} is not B's after the rerun"
     for record in final.bottles.values():
         assert sha_of_object(storage, record.key) == record.sha256, where
     for record in recorded.bottles.values():

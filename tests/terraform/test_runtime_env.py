@@ -51,6 +51,10 @@ DEFAULT_IS_RIGHT = {
     "quarantine_after",
     "max_missing_share",
     "lambda_time_margin_s",
+    "plan_budget_s",
+    "max_api_mb",
+    # the mirror serves brew's API files unless an operator turns it off on the command line
+    "publish_api",
     # per-run options a manual trigger sets, not the deployment
     "dry_run",
     "force",
