@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 
 from shared.errors import IntegrityError, StorageError
-from shared.models import BottleRecord, StateFile
+from shared.models import BottleRecord, ManifestRecord, StateFile
 from shared.naming import is_date_dir
 from shared.state import StateStore, parse_bottle_filename
 from shared.storage import ObjectInfo, Storage, check_stored
@@ -47,10 +47,11 @@ def object_sha256(storage: Storage, info: ObjectInfo) -> str:
     return hasher.hexdigest()
 
 
-def check_record(storage: Storage, record: BottleRecord) -> str | None:
+def check_record(storage: Storage, name: str, record: BottleRecord | ManifestRecord) -> str | None:
     """None if the object exists with the recorded size and sha256, else what is wrong."""
+    key = record.key if isinstance(record, BottleRecord) else name
     try:
-        check_stored(storage, record.key, sha256=record.sha256, size=record.size or None)
+        check_stored(storage, key, sha256=str(record.sha256), size=record.size or None)
     except IntegrityError as exc:
         return exc.message
     except StorageError as exc:
@@ -59,18 +60,21 @@ def check_record(storage: Storage, record: BottleRecord) -> str | None:
 
 
 def verify(storage: Storage, *, repair: bool = False, concurrency: int = 8) -> VerifyReport:
-    """Every state entry must exist with its sha256; `repair` drops bad entries so the next sync refetches."""
+    """Every state entry (bottles and stored image indexes) must exist with its sha256; `repair` drops bad
+    entries so the next sync fetches them again."""
     store = StateStore(storage)
     state = store.load()
-    report = VerifyReport(checked=len(state.bottles))
-    items = sorted(state.bottles.items())
+    items: list[tuple[str, BottleRecord | ManifestRecord]] = sorted(state.bottles.items())
+    items += sorted((key, m) for key, m in state.manifests.items() if m.sha256 is not None)
+    report = VerifyReport(checked=len(items))
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(lambda item: check_record(storage, item[1]), items))
-    for (file, record), problem in zip(items, results, strict=True):
+        results = list(pool.map(lambda item: check_record(storage, item[0], item[1]), items))
+    for (name, record), problem in zip(items, results, strict=True):
         if problem is None:
             report.ok += 1
         else:
-            report.problems.append(Problem(file=file, key=record.key, problem=problem))
+            key = record.key if isinstance(record, BottleRecord) else name
+            report.problems.append(Problem(file=name, key=key, problem=problem))
     if repair and report.problems:
         bad = {p.file: p.key for p in report.problems}
 
@@ -79,6 +83,8 @@ def verify(storage: Storage, *, repair: bool = False, concurrency: int = 8) -> V
                 record = current.bottles.get(file)
                 if record is not None and record.key == key:
                     del current.bottles[file]
+                elif file == key:  # an image index: its key is its name
+                    current.manifests.pop(key, None)
 
         store.commit(drop)
         report.repaired = len(bad)

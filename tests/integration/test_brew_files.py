@@ -151,3 +151,19 @@ def test_a_run_that_stopped_early_publishes_no_api_file(tmp_path):
     assert stopped.api_withheld == [API] and stopped.api_published == []
     assert storage.stat(API) is None
     assert json.loads(storage.read("runs/r1/api/formula.jws.json").data) == {}
+
+
+def test_verify_checks_stored_indexes_and_repair_stores_them_again(sync, tmp_path):
+    from tests.integration.conftest import run_cli
+
+    root = tmp_path / "mirror"
+    assert sync("--layout", "flat").code == 0
+    key = "curl/manifests/8.16.0-2"
+    good = (root / key).read_bytes()
+    (root / key).write_bytes(b"{}")
+    bad = run_cli("verify", "--dest", str(root), "--json")
+    assert bad.code == 1 and [p["key"] for p in bad.json["problems"]] == [key]
+    assert run_cli("verify", "--dest", str(root), "--repair").code == 0
+    assert key not in state_of(root)["manifests"]
+    again = sync("--layout", "flat")
+    assert again.code == 0 and again.json["manifests"] == 1 and (root / key).read_bytes() == good
