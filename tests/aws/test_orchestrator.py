@@ -3,8 +3,11 @@
 import pytest
 
 from shared import orchestrator
+from shared.config import load_settings
 from shared.lock import LockInfo
+from shared.notify import Notifier
 from shared.selection import select_tag
+from shared.worker import run_worker
 from tests.aws.conftest import ORCHESTRATOR, load_event, orchestrator_context, run_workers
 from tests.integration.conftest import expected_files
 
@@ -151,3 +154,28 @@ def test_nothing_new_finishes_at_once(aws_world, dispatcher):
     assert len(dispatcher.lambda_calls) == 1  # only last week's
     assert "locks/sync.lock" not in aws_world.object_keys()
     assert "New bottles: 0" in aws_world.webhook.texts()[-1]
+
+
+def test_a_size_estimate_out_of_time_routes_to_ecs_and_says_so(aws_world, dispatcher, monkeypatch):
+    monkeypatch.setenv("HOMEBREW_SYNC_PLAN_BUDGET_S", "0.000001")
+    monkeypatch.setenv("HOMEBREW_SYNC_SIZE_CONCURRENCY", "1")
+    result = ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
+    assert result["route"] == "ecs" and result["size_estimate"] == "time budget for the size estimate spent"
+    assert "routed to ECS" in aws_world.webhook.texts()[0]
+    assert len(dispatcher.ecs_calls) == 1
+
+
+def test_each_index_is_read_once_in_a_run_across_orchestrator_and_worker(aws_world, dispatcher, monkeypatch):
+    monkeypatch.setenv("HOMEBREW_SYNC_PLAN_BUDGET_S", "0.000001")  # the worker reads what the orchestrator did not
+    monkeypatch.setenv("HOMEBREW_SYNC_SIZE_CONCURRENCY", "1")
+    monkeypatch.setenv("HOMEBREW_SYNC_SIZE_THRESHOLD_GB", "1")
+    result = ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
+    assert result["size_estimate"]
+    settings = load_settings()  # the ECS task's work, in-process
+    run_id, key, _ = dispatcher.ecs_calls[0]
+    report = run_worker(
+        settings, run_id, key, notifier=Notifier(settings), metrics_sink=lambda _m: None, logs="-", can_continue=False
+    )
+    assert report.finished_run is not None and report.finished_run.manifests > 0
+    reads = [r.path for r in aws_world.upstream.requests if "/manifests/" in r.path and "sha256:" not in r.path]
+    assert reads and len(reads) == len(set(reads))
