@@ -117,6 +117,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--repair", action="store_true", help="drop bad entries from the state (the next sync refetches)")
     sub.add_argument("--rebuild-state", action="store_true", help="rebuild bottles_hash.json from the stored objects")
 
+    sub = commands.add_parser("prune", help="remove versions Homebrew no longer lists (after a complete sync)")
+    common(sub)
+    sub.add_argument("--api-url", help="Homebrew API base (default https://formulae.brew.sh/api)")
+    sub.add_argument("--registry-url", help=argparse.SUPPRESS)  # accepted so sync's upstream flags fit
+    sub.add_argument("--platform", dest="platforms", action="append", metavar="TAG", help="as for sync")
+    sub.add_argument("--allow-host", dest="allow_hosts", action="append", metavar="HOST", help="as for sync")
+    sub.add_argument("--signing-key", metavar="PEM", help="public key for the API (default Homebrew's)")
+    sub.add_argument(
+        "--keep-versions",
+        dest="prune_keep_versions",
+        type=int,
+        metavar="N",
+        help="keep the newest N versions of each formula (default 2)",
+    )
+    sub.add_argument(
+        "--older-than",
+        dest="prune_older_than_days",
+        type=int,
+        metavar="DAYS",
+        help="keep anything mirrored less than DAYS ago (default 30)",
+    )
+    sub.add_argument("--dry-run", action="store_true", default=None, help="list what would go, change nothing")
+
     sub = commands.add_parser("serve", help="serve a local flat mirror to brew clients (read-only)")
     sub.add_argument("--dest", default="./mirror", help="the mirror folder (default ./mirror)")
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -160,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from_args(args)
         if args.command == "verify":
             return _verify(settings, args)
+        if args.command == "prune":
+            return _prune(settings, args)
         return _sync(settings, args)
     except SyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -189,6 +214,7 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
             summary = _transfer(engine, plan, settings, started, lock)
             finish_api(engine, summary, staged)
             engine.write_run_document(plan.run_id, "summary.json", summary.model_dump_json().encode())
+            engine.record_sync(summary)
     finally:
         if lock:
             lock.release()
@@ -292,6 +318,26 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     else:
         report = verify(engine.storage, repair=args.repair, concurrency=settings.concurrency)
     _print_report(report, engine.storage.url, as_json=args.json)
+    return report.exit_code
+
+
+def _prune(settings: Settings, args: argparse.Namespace) -> int:
+    engine = Engine.from_settings(settings)
+    lock = engine.lock(new_run_id("prune-"))
+    lock.acquire()
+    try:
+        report = engine.prune(dry_run=settings.dry_run)
+    finally:
+        lock.release()
+    verb = "would remove" if report.dry_run else "removed"
+    print(f"{verb} {len(report.versions)} versions ({len(report.removed)} objects) from {engine.storage.url}; "
+          f"kept {report.kept_versions}")
+    for version in report.versions[:50]:
+        print(f"  {version}")
+    for error in report.errors:
+        print(f"  not deleted (no longer listed): {error}")
+    if args.json:
+        print(report.model_dump_json())
     return report.exit_code
 
 

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     lock_ttl_s: int = Field(1800, ge=60)  # refreshed every checkpoint_seconds while the run is alive
     stop_grace_s: float = Field(15.0, ge=0)
     quarantine_after: int = Field(3, ge=1)
+    # Retention (`homebrew-sync prune`; in AWS after a complete sync when prune_after_sync is on).
+    prune_after_sync: bool = False
+    prune_keep_versions: int = Field(2, ge=1, le=100)
+    prune_older_than_days: int = Field(30, ge=0, le=3650)
     max_missing_share: float = Field(0.5, gt=0, le=1)
     progress: bool = True
     work_dir: Path | None = None

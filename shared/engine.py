@@ -17,9 +17,10 @@ from shared.api import ApiClient, ApiFile
 from shared.config import Settings
 from shared.http import HttpClient
 from shared.lock import RunLock, default_owner
-from shared.models import BottleOutcome, Failure, Plan, PlannedBottle, PlannedManifest, RunSummary
+from shared.models import BottleOutcome, Failure, LastSync, Plan, PlannedBottle, PlannedManifest, RunSummary
 from shared.naming import run_key
 from shared.planner import PlanOptions, make_plan, parse_formulae
+from shared.prune import PruneReport, prune
 from shared.publish import StagedApi, StagedFile, publish_api, stage_api
 from shared.registry import Registry, SizeEstimate
 from shared.runner import ProgressEvent, Runner, RunnerOptions, RunOutcome
@@ -102,6 +103,34 @@ class Engine:
 
     def publish_api(self, staged: list[StagedFile]) -> list[str]:
         return publish_api(self.storage, staged)
+
+    def record_sync(self, summary: RunSummary) -> None:
+        """Note in the state how the run ended: retention only ever follows a complete sync."""
+        last = LastSync(run_id=summary.run_id, finished_at=datetime.now(UTC), complete=summary.complete)
+        self.state.commit(lambda state: setattr(state, "last_sync", last))
+
+    # --- retention -------------------------------------------------------------------------------------
+
+    def prune(self, *, dry_run: bool) -> PruneReport:
+        """Remove versions the verified API no longer selects (the caller holds the run lock)."""
+        state = self.state.load()
+        _, (formulae, rejected) = self.api.fetch_formulae(parse_formulae)
+        options = PlanOptions(
+            platforms=self.settings.platforms,
+            layout=self.settings.layout,
+            formulae=[],
+            force=True,  # every selected file, mirrored or not
+            max_missing_share=self.settings.max_missing_share,  # a truncated API prunes nothing
+        )
+        selected = {b.file for b in make_plan(formulae, state, options, run_id="prune", rejected=rejected).bottles}
+        return prune(
+            self.storage,
+            self.state,
+            selected,
+            keep_versions=self.settings.prune_keep_versions,
+            older_than_days=self.settings.prune_older_than_days,
+            dry_run=dry_run,
+        )
 
     # --- transfer --------------------------------------------------------------------------------------
 

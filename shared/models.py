@@ -178,6 +178,17 @@ class ManifestRecord(BaseModel):
 ObjectKey = Annotated[str, StringConstraints(pattern=naming.STATE_KEY_PATTERN, max_length=300)]
 
 
+class LastSync(BaseModel):
+    """The last sync that finished. `complete`: nothing left unstarted and nothing failed except quarantined
+    bottles; retention only ever follows a complete sync."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    finished_at: datetime
+    complete: bool
+
+
 class StateFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -186,6 +197,7 @@ class StateFile(BaseModel):
     bottles: dict[BottleFileName, BottleRecord] = Field(default_factory=dict)
     manifests: dict[ObjectKey, ManifestRecord] = Field(default_factory=dict)
     failures: dict[str, FailureRecord] = Field(default_factory=dict)
+    last_sync: LastSync | None = None
 
 
 # --- results -------------------------------------------------------------------------------------------
@@ -263,3 +275,9 @@ class RunSummary(BaseModel):
     @property
     def exit_code(self) -> int:
         return 1 if self.failed or self.manifests_failed or self.api_failed else 0
+
+    @property
+    def complete(self) -> bool:
+        """Nothing left unstarted, nothing failed but quarantined bottles: the mirror matches the API."""
+        unexplained = {f.file for f in self.failures} - set(self.quarantined)
+        return not (self.not_started or self.manifests_not_started or unexplained)

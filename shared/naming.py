@@ -80,6 +80,19 @@ def bottle_filename(name: str, pkg_ver: str, tag: str, rebuild: int) -> str:
     return f"{name}-{pkg_ver}.{tag}.bottle{suffix}.tar.gz"
 
 
+def bottle_version(file: str, formula: str, tag: str) -> tuple[str, int]:
+    """(pkg_version, rebuild) of a bottle file name whose formula and tag are known (ValueError if it is not
+    that formula's bottle for that tag). Knowing both keeps names and versions with `-` unambiguous."""
+    prefix, infix = f"{formula}-", f".{tag}.bottle"
+    if not file.startswith(prefix) or infix not in file or not file.endswith(".tar.gz"):
+        raise ValueError(f"{file!r} is not a {tag} bottle of {formula!r}")
+    version, _, rest = file[len(prefix) :].rpartition(infix)
+    rebuild = rest.removesuffix(".tar.gz").removeprefix(".")
+    if not version or not (rebuild == "" or rebuild.isdigit()):
+        raise ValueError(f"{file!r} is not a {tag} bottle of {formula!r}")
+    return version, int(rebuild or 0)
+
+
 def image_name(name: str) -> str:
     """ghcr.io image of a formula: `@` -> `/`, `+` -> `x` (homebrew.md section 3)."""
     return validate_name(name).replace("@", "/").replace("+", "x")

@@ -145,7 +145,11 @@ def finish_run(
     finish_api(engine, summary, info.api)  # idempotent copies: two finishers at once publish the same bytes
     if not docs.claim_summary(summary):
         return None  # another worker finished the run at the same moment
+    engine.record_sync(summary)
     settings = engine.settings
+    if settings.prune_after_sync and summary.complete and not settings.dry_run:
+        pruned = engine.prune(dry_run=False)  # still under the run's lock
+        log.info("retention", extra={"versions": len(pruned.versions), "objects": len(pruned.removed)})
     ctx = run_context(settings, info.run_id, info.date, engine.storage.url, logs)
     text = success_message(ctx, summary, quarantine_after=settings.quarantine_after)
     notifier.slack(text)
