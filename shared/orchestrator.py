@@ -128,6 +128,7 @@ def _plan_and_dispatch(
         estimated_bytes=plan.estimated_bytes,
         unknown_sizes=plan.unknown_sizes,
         manifests=len(plan.manifests),
+        prune=settings.prune_after_sync,
     )
     if staged is not None:
         info.api = staged

@@ -37,6 +37,7 @@ class RunInfo(BaseModel):
     estimated_bytes: int
     unknown_sizes: int = 0
     manifests: int = 0
+    prune: bool = False  # retention after this run if it is complete (the trigger's choice, else the setting)
     api: StagedApi = Field(default_factory=StagedApi)  # published by the worker that finishes the run
     started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 

@@ -27,6 +27,7 @@ class RunOptions(BaseModel):
 
     dry_run: bool = False
     force: bool = False
+    prune: bool | None = None  # retention after a complete sync; None: the deployment's setting
     platforms: list[str] | None = None
     formulae: list[str] | None = None
 
@@ -55,6 +56,8 @@ class RunOptions(BaseModel):
 
     def overrides(self) -> dict[str, Any]:
         values: dict[str, Any] = {"dry_run": self.dry_run, "force": self.force}
+        if self.prune is not None:
+            values["prune_after_sync"] = self.prune
         if self.platforms:
             values["platforms"] = self.platforms
         if self.formulae:

@@ -147,7 +147,7 @@ def finish_run(
         return None  # another worker finished the run at the same moment
     engine.record_sync(summary)
     settings = engine.settings
-    if settings.prune_after_sync and summary.complete and not settings.dry_run:
+    if info.prune and summary.complete:
         pruned = engine.prune(dry_run=False)  # still under the run's lock
         log.info("retention", extra={"versions": len(pruned.versions), "objects": len(pruned.removed)})
     ctx = run_context(settings, info.run_id, info.date, engine.storage.url, logs)

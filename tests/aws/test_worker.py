@@ -162,3 +162,21 @@ def test_a_poison_bottle_is_reported_quarantined_in_the_notification(aws_world, 
     alerts = aws_world.alerts()
     assert len(alerts) == 3 and all(file in a for a in alerts)
     assert aws_world.json("bottles_hash.json")["failures"][file]["count"] == 3
+
+
+def test_a_complete_run_prunes_superseded_versions_when_asked(aws_world, dispatcher, monkeypatch):
+    ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
+    run_workers(dispatcher)
+    old = [k for k in aws_world.object_keys() if k.split("/")[-1].startswith("curl-8.16.0.")]
+    assert old
+    aws_world.upstream.catalogue.bump_version("curl", tags=("arm64_sonoma", "arm64_ventura", "monterey"))
+    monkeypatch.setenv("HOMEBREW_SYNC_PRUNE_KEEP_VERSIONS", "1")
+    monkeypatch.setenv("HOMEBREW_SYNC_PRUNE_OLDER_THAN_DAYS", "0")
+    payload = {"source": "manual", "prune": True}
+    ORCHESTRATOR(payload, orchestrator_context())
+    run_workers(dispatcher, start=1)
+    keys = aws_world.object_keys()
+    assert not set(old) & set(keys) and "curl/manifests/8.16.0-2" not in keys
+    assert any(k.split("/")[-1].startswith("curl-8.16.1.") for k in keys)
+    state = aws_world.json("bottles_hash.json")
+    assert state["last_sync"]["complete"] and not [f for f in state["bottles"] if f.startswith("curl-8.16.0.")]
