@@ -212,9 +212,9 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
         else:
             staged = engine.stage_api(plan, formula_file)
             summary = _transfer(engine, plan, settings, started, lock)
+            engine.finish_state(summary)  # the run's records first, then the API that describes them
             finish_api(engine, summary, staged)
             engine.write_run_document(plan.run_id, "summary.json", summary.model_dump_json().encode())
-            engine.record_sync(summary)
     finally:
         if lock:
             lock.release()

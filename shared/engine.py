@@ -16,8 +16,18 @@ from datetime import UTC, datetime
 from shared.api import ApiClient, ApiFile
 from shared.config import Settings
 from shared.http import HttpClient
+from shared.journal import Journal, effective_state, fold
 from shared.lock import RunLock, default_owner
-from shared.models import BottleOutcome, Failure, LastSync, Plan, PlannedBottle, PlannedManifest, RunSummary
+from shared.models import (
+    BottleOutcome,
+    Failure,
+    LastSync,
+    Plan,
+    PlannedBottle,
+    PlannedManifest,
+    RunSummary,
+    StateFile,
+)
 from shared.naming import run_key
 from shared.planner import PlanOptions, make_plan, parse_formulae
 from shared.prune import PruneReport, prune
@@ -73,7 +83,11 @@ class Engine:
         Returns the plan and the API file it was made from (published unchanged at the end of the run).
         The size estimate may stop early (`enough_bytes` known, or `time_left()` spent); see Plan.sizes.
         """
-        state = self.state.load()
+        if self.settings.dry_run:
+            state = effective_state(self.storage, self.state)  # a dry run writes nothing, not even a fold
+        else:
+            fold(self.storage, self.state, quarantine_after=self.settings.quarantine_after)  # runs that died
+            state = self.state.load()
         formula_file, (formulae, rejected) = self.api.fetch_formulae(parse_formulae)
         log.info(
             "api loaded",
@@ -104,10 +118,21 @@ class Engine:
     def publish_api(self, staged: list[StagedFile]) -> list[str]:
         return publish_api(self.storage, staged)
 
-    def record_sync(self, summary: RunSummary) -> None:
-        """Note in the state how the run ended: retention only ever follows a complete sync."""
-        last = LastSync(run_id=summary.run_id, finished_at=datetime.now(UTC), complete=summary.complete)
-        self.state.commit(lambda state: setattr(state, "last_sync", last))
+    def finish_state(self, summary: RunSummary) -> None:
+        """The run's one full write of the state: its journals folded in, and how it ended (retention only
+        ever follows a complete sync). Sets the summary's quarantined bottles."""
+
+        def record(state: StateFile, quarantined: list[str]) -> None:
+            summary.quarantined = sorted(set(summary.quarantined) | set(quarantined))
+            state.last_sync = LastSync(run_id=summary.run_id, finished_at=datetime.now(UTC), complete=summary.complete)
+
+        fold(
+            self.storage,
+            self.state,
+            run_id=summary.run_id,
+            quarantine_after=self.settings.quarantine_after,
+            also=record,
+        )
 
     # --- retention -------------------------------------------------------------------------------------
 
@@ -140,6 +165,7 @@ class Engine:
         run_id: str,
         *,
         manifests: list[PlannedManifest] | None = None,
+        writer: str = "cli",
         should_stop: Callable[[], bool] = lambda: False,
         on_progress: Callable[[ProgressEvent], None] | None = None,
         heartbeat: Callable[[], None] | None = None,
@@ -152,12 +178,12 @@ class Engine:
             transfer,
             self.registry,
             self.state,
+            Journal(self.storage, run_id, writer),
             RunnerOptions(
                 concurrency=self.settings.concurrency,
                 checkpoint_every=self.settings.checkpoint_every,
                 checkpoint_seconds=self.settings.checkpoint_seconds,
                 stop_grace_s=self.settings.stop_grace_s,
-                quarantine_after=self.settings.quarantine_after,
             ),
             run_id=run_id,
             should_stop=should_stop,
@@ -209,7 +235,6 @@ def piece_summary(run_id: str, outcome: RunOutcome) -> RunSummary:
         manifests_not_started=len(outcome.manifests_not_started),
         bottles=outcome.outcomes + [BottleOutcome.of(b, "not_started") for b in outcome.not_started],
         failures=failures,
-        quarantined=outcome.quarantined,
     )
 
 

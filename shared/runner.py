@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from shared.errors import IntegrityError, StorageError, SyncError, TransferAborted, UpstreamError
+from shared.journal import Journal, JournalEntry
 from shared.models import (
     BottleOutcome,
     BottleRecord,
-    FailureRecord,
     ManifestOutcome,
     ManifestRecord,
     PlannedBottle,
@@ -57,7 +57,6 @@ class RunOutcome:
     not_started: list[PlannedBottle] = field(default_factory=list)
     manifests: list[ManifestOutcome] = field(default_factory=list)
     manifests_not_started: list[PlannedManifest] = field(default_factory=list)
-    quarantined: list[str] = field(default_factory=list)
     bytes_downloaded: int = 0
 
 
@@ -87,7 +86,6 @@ class RunnerOptions:
     checkpoint_every: int = 50
     checkpoint_seconds: float = 30.0
     stop_grace_s: float = 15.0
-    quarantine_after: int = 3
 
 
 class Runner:
@@ -97,6 +95,7 @@ class Runner:
         transfer: Transfer,
         registry: Registry,
         state: StateStore,
+        journal: Journal,
         options: RunnerOptions,
         *,
         run_id: str,
@@ -108,6 +107,7 @@ class Runner:
         self.transfer = transfer
         self.registry = registry
         self.state = state
+        self.journal = journal
         self.options = options
         self.run_id = run_id
         self.should_stop = should_stop
@@ -164,7 +164,7 @@ class Runner:
                 progress,
             )
             result.manifests_not_started.extend(left)
-        result.quarantined = self._final_checkpoint(pending, result.outcomes)
+        self._final_checkpoint(pending, result.outcomes)
         return result
 
     def _drive(
@@ -360,43 +360,27 @@ class Runner:
     # --- checkpoints ---------------------------------------------------------------------------------------
 
     def _checkpoint(self, pending: _Pending) -> None:
+        """Journal what was stored since the last checkpoint: the cost is what changed, not the mirror's size."""
         bottles, manifests = pending.take()
         try:
-            self.state.commit(lambda state: _merge(state, bottles, manifests))
+            self.journal.append(JournalEntry(run_id=self.run_id, bottles=bottles, manifests=manifests))
         except StorageError as exc:  # keep the records; the next checkpoint tries again
             log.error("checkpoint failed; will retry", extra={"error": str(exc)})
             return
         pending.drop(bottles, manifests)
         log.info("checkpoint", extra={"recorded": len(bottles), "manifests": len(manifests)})
 
-    def _final_checkpoint(self, pending: _Pending, outcomes: list[BottleOutcome]) -> list[str]:
+    def _final_checkpoint(self, pending: _Pending, outcomes: list[BottleOutcome]) -> None:
+        """The last entry also says which bottles failed (for quarantine) and which succeeded (to clear it)."""
         bottles, manifests = pending.take()
-        succeeded = {o.file for o in outcomes if o.status != "failed"}
+        succeeded = sorted(o.file for o in outcomes if o.status != "failed")
         failed = {o.file: o.error or "failed" for o in outcomes if o.status == "failed"}
-        quarantined: list[str] = []
-
-        def update(state: StateFile) -> None:
-            _merge(state, bottles, manifests)
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            for file in succeeded:
-                state.failures.pop(file, None)
-            for file, error in failed.items():
-                previous = state.failures.get(file)
-                if previous is not None and previous.last_run_id == self.run_id:
-                    previous.last_error = error[:500]
-                    continue
-                state.failures[file] = FailureRecord(
-                    count=(previous.count + 1) if previous else 1,
-                    last_error=error[:500],
-                    last_run_id=self.run_id,
-                    first_failed_at=previous.first_failed_at if previous else now,
-                )
-            quarantined[:] = sorted(f for f in failed if state.failures[f].count >= self.options.quarantine_after)
-
         if bottles or manifests or succeeded or failed:
-            self.state.commit(update)
+            entry = JournalEntry(
+                run_id=self.run_id, bottles=bottles, manifests=manifests, succeeded=succeeded, failed=failed
+            )
+            self.journal.append(entry)
             pending.drop(bottles, manifests)
-        return quarantined
 
 
 def _group_by_blob(bottles: Iterable[PlannedBottle]) -> list[list[PlannedBottle]]:
@@ -404,11 +388,6 @@ def _group_by_blob(bottles: Iterable[PlannedBottle]) -> list[list[PlannedBottle]
     for bottle in bottles:
         groups[bottle.sha256].append(bottle)
     return list(groups.values())
-
-
-def _merge(state: StateFile, bottles: dict[str, BottleRecord], manifests: dict[str, ManifestRecord]) -> None:
-    state.bottles.update(bottles)
-    state.manifests.update(manifests)
 
 
 def _today() -> str:

@@ -1,7 +1,8 @@
 """`bottles_hash.json`: the record of finished work, validated on every load, updated by compare-and-swap.
 
 Corrupt or unknown content fails closed (StateError; the file is left untouched and never treated as
-empty). Every write first copies the current good version to `bottles_hash.previous.json`.
+empty). In a folder, every write first copies the current good version to `bottles_hash.previous.json`;
+a bucket keeps previous versions itself (versioning), so no copy is written there.
 """
 
 from __future__ import annotations
@@ -144,5 +145,6 @@ class StateStore:
         if current is None:
             self.storage.write(STATE_KEY, data, if_absent=conditional)
             return
-        self.storage.write(STATE_BACKUP_KEY, current.data)
+        if not getattr(self.storage, "keeps_versions", False):
+            self.storage.write(STATE_BACKUP_KEY, current.data)
         self.storage.write(STATE_KEY, data, if_match=current.etag if conditional else None)

@@ -92,6 +92,7 @@ def run_worker(
         shard.bottles,
         run_id,
         manifests=shard.manifests,
+        writer=f"{shard.name}-p{shard.piece}",
         should_stop=should_stop,
         on_progress=on_progress,
         heartbeat=lock.refresh,
@@ -142,10 +143,10 @@ def finish_run(
     for piece in docs.results():
         merge_summary(summary, piece)
     summary.duration_s = round((datetime.now(UTC) - info.started_at).total_seconds(), 3)
-    finish_api(engine, summary, info.api)  # idempotent copies: two finishers at once publish the same bytes
+    engine.finish_state(summary)  # folding twice changes nothing: two finishers at once are harmless
+    finish_api(engine, summary, info.api)  # idempotent copies, likewise
     if not docs.claim_summary(summary):
         return None  # another worker finished the run at the same moment
-    engine.record_sync(summary)
     settings = engine.settings
     if info.prune and summary.complete:
         pruned = engine.prune(dry_run=False)  # still under the run's lock

@@ -37,6 +37,7 @@ class ObjectInfo:
 
 class Storage(Protocol):
     url: str
+    keeps_versions: bool  # the backend keeps overwritten versions itself (S3 versioning): no backup copies
 
     def read(self, key: str) -> Document | None:
         """The object and its ETag, or None if it does not exist."""

@@ -24,6 +24,8 @@ STALE_LOCK_S = 30.0
 
 
 class LocalStorage:
+    keeps_versions = False
+
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
         self.url = str(self.root)

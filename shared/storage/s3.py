@@ -50,6 +50,8 @@ def _code(exc: ClientError) -> str:
 
 
 class S3Storage:
+    keeps_versions = True  # the bucket is versioned (the s3 module enables it; README asks it of others)
+
     def __init__(self, client: Any, bucket: str, prefix: str = "", *, part_size: int = 8 << 20) -> None:
         self.client = client
         self.bucket = bucket

@@ -14,6 +14,9 @@ import pytest
 from fake_upstream.catalogue import generate_catalogue
 from fake_upstream.server import FakeUpstream
 from fake_upstream.webhook import FakeWebhook
+from shared.journal import effective_state
+from shared.state import StateStore
+from shared.storage.s3 import S3Storage
 from tests.aws.conftest import ORCHESTRATOR, ROOT, RecordingDispatcher, orchestrator_context
 from tests.integration.conftest import FAST_RETRIES, expected_files
 
@@ -62,10 +65,9 @@ def start_task(run_id: str, shard_key: str) -> subprocess.Popen:
 
 
 def read_state(s3) -> dict:
-    try:
-        return json.loads(s3.get_object(Bucket=BUCKET, Key="bottles_hash.json")["Body"].read())["bottles"]
-    except s3.exceptions.NoSuchKey:
-        return {}
+    """The state with the run's journals folded in (what the next run starts from)."""
+    storage = S3Storage(s3, BUCKET)
+    return {f: r.model_dump() for f, r in effective_state(storage, StateStore(storage)).bottles.items()}
 
 
 def assert_state_consistent(s3, state: dict) -> None:

@@ -8,6 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from shared.errors import StateError, StorageError
+from shared.journal import effective_state
+from shared.state import StateStore
+from shared.storage.local import LocalStorage
 from tests.integration.conftest import FAST_RETRIES, bottle_listing, expected_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,12 +45,18 @@ def test_sigkill_mid_run_then_rerun_converges_without_refetching(upstream, tmp_p
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     state_path = root / "bottles_hash.json"
+    storage = LocalStorage(root)
+
+    def recorded_so_far() -> dict:
+        """What the state says once the journals of the run are folded in (as the rerun does)."""
+        return {f: r.model_dump() for f, r in effective_state(storage, StateStore(storage)).bottles.items()}
+
     deadline = time.monotonic() + 60
     recorded: dict = {}
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            recorded = json.loads(state_path.read_text())["bottles"]
-        except (OSError, ValueError):
+            recorded = recorded_so_far()
+        except (StateError, StorageError, OSError):
             recorded = {}
         if len(recorded) >= 3:
             break
@@ -54,7 +64,7 @@ def test_sigkill_mid_run_then_rerun_converges_without_refetching(upstream, tmp_p
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     assert process.returncode == -signal.SIGKILL, "the run must still be going when it is killed"
-    after_kill = json.loads(state_path.read_text())["bottles"]
+    after_kill = recorded_so_far()
     assert 3 <= len(after_kill) < len(expected_files(upstream))
     downloads_before = completed_downloads(upstream)
     # every recorded bottle exists with the right bytes

@@ -57,6 +57,7 @@ class CrashingStorage:
         self.inner = inner
         self.plan = plan
         self.url = inner.url
+        self.keeps_versions = inner.keeps_versions
 
     def read(self, key: str) -> Document | None:
         self.plan.check_alive()

@@ -4,7 +4,7 @@ The scenario: a mirror of upstream A exists; upstream B has since rebuilt a bott
 sha256), bumped a version and added a formula whose tags share one blob. The run from B has N side
 effects; for every k in 1..N the run dies at step k (an exception that nothing catches, or a real SIGKILL
 in a subprocess against a moto server). After each crash:
-- the state file is valid, and every bottle it lists exists with the right sha256;
+- the state file is valid, and every bottle it (or an unfolded journal) lists exists with the right sha256;
 - nothing the previous state referenced is gone (a rebuilt file may only carry upstream's new bytes);
 - no API file is B's before every bottle B selects is recorded (payload first, the API last);
 - a rerun converges to the full mirror of B without downloading again what the state had recorded, and
@@ -28,6 +28,7 @@ import requests
 import shared.engine
 from fake_upstream.catalogue import generate_catalogue
 from fake_upstream.server import FakeUpstream
+from shared.journal import effective_state
 from shared.models import StateFile
 from shared.selection import select_tag
 from shared.state import StateStore
@@ -107,7 +108,9 @@ def _stored(storage, key: str) -> bytes | None:
 
 
 def check_after_crash(storage, before: StateFile, b: FakeUpstream, where: str) -> StateFile:
-    state = StateStore(storage).load()  # raises if the crash left it unreadable
+    """Returns what the state records once the journals are folded in, as the next run does."""
+    StateStore(storage).load()  # raises if the crash left it unreadable
+    state = effective_state(storage, StateStore(storage))
     check_api_not_ahead(storage, state, b, where)
     for file, record in state.bottles.items():
         assert sha_of_object(storage, record.key) == record.sha256, f"{where}: {file} recorded but wrong"

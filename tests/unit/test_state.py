@@ -51,12 +51,21 @@ def test_missing_state_is_empty_and_first_commit_creates_it(storage):
 
 
 def test_every_write_keeps_the_previous_good_version(storage):
+    """In a folder as a backup object; in a bucket as the previous object version (versioning)."""
     store = StateStore(storage)
     store.commit(lambda s: s.bottles.update({FILE: record(FILE, sha("1"))}))
     first = storage.read(STATE_KEY).data
     store.commit(lambda s: s.bottles.update({"b-1.0.all.bottle.tar.gz": record("b-1.0.all.bottle.tar.gz", sha("2"))}))
-    assert storage.read(STATE_BACKUP_KEY).data == first
     assert len(parse_state(storage.read(STATE_KEY).data).bottles) == 2
+    if storage.keeps_versions:
+        assert storage.read(STATE_BACKUP_KEY) is None  # no copy: the bucket keeps it
+        key = storage.prefix + STATE_KEY
+        versions = storage.client.list_object_versions(Bucket=storage.bucket, Prefix=key)["Versions"]
+        [previous] = [v for v in versions if not v["IsLatest"]]
+        old = storage.client.get_object(Bucket=storage.bucket, Key=key, VersionId=previous["VersionId"])
+        assert old["Body"].read() == first
+    else:
+        assert storage.read(STATE_BACKUP_KEY).data == first
 
 
 def test_v1_format_is_migrated():
