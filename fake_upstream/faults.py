@@ -30,6 +30,7 @@ FAULT_KINDS: dict[str, dict[str, float | int]] = {
     "manifest_error": {"status": 503},
     "manifest_wrong_digest": {},
     "api_error": {"status": 503},
+    "api_oversized": {"bytes": 20 << 20, "gzip": 1},  # a body this large once decoded (zeros, gzipped by default)
 }
 REGISTRY_BLOB_KINDS = ("rate_limit", "rate_limit_body", "server_error")
 BLOB_HOST_KINDS = ("truncated", "wrong_bytes", "stall", "slow_drip")
@@ -121,7 +122,7 @@ class Faults:
             key = item.pop("key", None)
             formula = item.pop("formula", None)
             tag = item.pop("tag", None)
-            if kind == "api_error":
+            if kind.startswith("api_"):
                 keys = [key or API_KEY]
             elif key:
                 keys = [key]

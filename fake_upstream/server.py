@@ -191,7 +191,15 @@ class _MainHandler(_Handler):
         signed = file.endswith(".jws.json")
         name = file.removesuffix(".jws.json") if signed else file.removesuffix(".json")
         keys = [f"api:{file}"] + ([API_KEY] if name == "formula" else [])
-        fault = self.up.faults.take(keys, ["api_error"])
+        fault = self.up.faults.take(keys, ["api_error", "api_oversized"])
+        if fault and fault.kind == "api_oversized":
+            self._note = "fault:api_oversized"
+            body = b"\0" * int(fault.params["bytes"])
+            if fault.params["gzip"]:
+                self._send(200, gzip.compress(body, compresslevel=9), headers={"Content-Encoding": "gzip"})
+            else:
+                self._send(200, body)
+            return
         if fault:
             self._note = "fault:api_error"
             self._send(int(fault.params["status"]), b"Service Unavailable", content_type="text/plain")

@@ -42,6 +42,8 @@ def test_a_valid_signature_yields_the_payload_as_served():
         (lambda: envelope({"alg": "RS512", "b64": False, "crit": ["b64"]}), "wrong algorithm"),
         (lambda: envelope({"alg": "PS512", "b64": True, "crit": ["b64"]}), "encoded payload"),
         (lambda: envelope({"alg": "PS512", "b64": False}), "b64 not critical"),
+        (lambda: envelope({"alg": "PS512", "b64": False, "crit": ["b64", "exp"]}), "unknown critical extension"),
+        (lambda: envelope({"alg": "PS512", "b64": False, "crit": "b64"}), "crit not a list"),
         (lambda: envelope({"alg": "PS512", "b64": False, "crit": ["b64"]}, sign_over="[]"), "other payload"),
         (lambda: b"not json", "not a JWS"),
         (lambda: json.dumps({"payload": PAYLOAD, "signatures": []}).encode(), "no signature"),
@@ -100,3 +102,24 @@ def test_unsigned_api_is_refused_by_default_and_used_only_with_allow_unsigned(fa
         assert result.code == 0 and "using UNSIGNED formula.json" in result.err
         assert bottle_listing(tmp_path / "m")
         assert not (tmp_path / "m" / "api" / "formula.jws.json").exists()  # nothing unsigned is served as signed
+
+
+def test_an_api_body_that_expands_past_the_cap_is_refused_and_never_cached(sync, upstream, tmp_path, monkeypatch):
+    """A 20 KB gzip that expands to 20 MiB, with a 16 MiB cap: a clear error, no memory blow-up, no cache."""
+    monkeypatch.setenv("HOMEBREW_SYNC_MAX_API_MB", "16")
+    upstream.faults.add("api", "api_oversized", times=-1, bytes=20 << 20)
+    result = sync()
+    assert result.code == 2 and "body larger than 16 MiB once decoded; refused" in result.err
+    cached = [p for p in tmp_path.rglob("*") if p.is_file() and "formula" in p.name]
+    assert cached == [] or all(p.stat().st_size < 1 << 20 for p in cached)
+    assert not (tmp_path / "mirror").exists() or bottle_listing(tmp_path / "mirror") == []
+
+
+def test_a_body_that_does_not_verify_is_not_cached(sync, upstream, monkeypatch, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("api-cache")
+    monkeypatch.setenv("HOMEBREW_SYNC_CACHE_DIR", str(cache))
+    upstream.faults.bad_signature = True
+    assert sync().code == 2
+    assert list(cache.rglob("*formula*")) == []  # a next run cannot revalidate against an unverified body
+    upstream.faults.bad_signature = False
+    assert sync().code == 0 and list(cache.rglob("*formula.jws.json"))
