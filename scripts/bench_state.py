@@ -23,6 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from shared.errors import StorageError  # noqa: E402
 from shared.journal import Journal, JournalEntry, fold  # noqa: E402
 from shared.models import BottleRecord, StateFile  # noqa: E402
 from shared.state import StateStore, dump_state  # noqa: E402
@@ -78,9 +79,22 @@ def before(storage: Any, shards: int, per_shard: int, every: int, base: int) -> 
 
     def work(shard: int) -> None:
         records = shard_records(shard, per_shard, base)
-        for start in range(0, len(records), every):
-            batch = dict(records[start : start + every])
-            store.commit(lambda state, batch=batch: state.bottles.update(batch))
+        pending: dict[str, BottleRecord] = {}
+        for start in range(0, len(records) + every, every):
+            pending.update(records[start : start + every])
+            if not pending:
+                continue
+            try:
+                store.commit(lambda state, batch=dict(pending): state.bottles.update(batch))
+                pending.clear()
+            except StorageError:  # as the runner did: keep them for the next checkpoint
+                storage.counts["lost_races"] += 1
+        while pending:  # the final checkpoint insists
+            try:
+                store.commit(lambda state, batch=dict(pending): state.bottles.update(batch))
+                pending.clear()
+            except StorageError:
+                storage.counts["lost_races"] += 1
 
     run_threads(work, shards)
 
