@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.errors import SignatureError, UpstreamError
 from shared.http import HttpClient
@@ -72,10 +73,10 @@ class ApiClient:
         self.http = http
         self.cache_dir = settings.cache_dir or default_cache_dir(settings.work_dir)
         self.max_bytes = settings.max_api_mb << 20
-        self._key = None
+        self._key: rsa.RSAPublicKey | None = None
 
     @property
-    def key(self) -> Any:
+    def key(self) -> rsa.RSAPublicKey:
         if self._key is None:
             self._key = load_public_key(self.settings.signing_key)
         return self._key

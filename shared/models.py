@@ -132,7 +132,7 @@ class Plan(BaseModel):
 
 # --- the state file ------------------------------------------------------------------------------------
 
-STATE_SCHEMA_VERSION = 3  # 3 added `manifests`; version 2 files are read and migrated
+STATE_SCHEMA_VERSION: Literal[3] = 3  # 3 added `manifests`; version 2 files are read and migrated
 # Checked in pydantic-core (a 25,000-entry state loads in one pass): the same rules as naming.py.
 BottleFileName = Annotated[str, StringConstraints(pattern=naming.FILENAME_PATTERN, max_length=256)]
 

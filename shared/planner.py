@@ -108,7 +108,9 @@ def all_tags(formulae: list[Formula]) -> set[str]:
 
 # One pass in pydantic-core: only the fields the mirror reads are materialised (formula.json is ~30 MB);
 # an entry that is not a valid formula is kept as raw data so it can be reported, not fail the list.
-_FORMULA_LIST = TypeAdapter(list[Annotated[Formula | Any, Field(union_mode="left_to_right")]])
+_FORMULA_LIST: TypeAdapter[list[Formula | Any]] = TypeAdapter(
+    list[Annotated[Formula | Any, Field(union_mode="left_to_right")]]  # type: ignore[maybe-unrecognized-str-typeform]
+)
 
 
 def parse_formulae(document: str | bytes) -> tuple[list[Formula], list[Rejected]]:
@@ -187,9 +189,9 @@ def make_plan(
             bottle.copy_from, bottle.size, bottle.size_source = same_bytes.key, same_bytes.size, "state"
         plan.bottles.append(bottle)
     for key in sorted(versions):
-        record = state.manifests.get(key)
-        if options.force or record is None or record.fingerprint != versions[key].fingerprint:
-            plan.manifests.append(versions[key].planned(key, "new" if record is None else "changed"))
+        stored = state.manifests.get(key)
+        if options.force or stored is None or stored.fingerprint != versions[key].fingerprint:
+            plan.manifests.append(versions[key].planned(key, "new" if stored is None else "changed"))
     if estimate_sizes is not None:
         estimate_sizes([b for b in plan.bottles if b.size is None])
     return plan

@@ -27,6 +27,7 @@ from shared.models import (
     BottleRecord,
     ManifestOutcome,
     ManifestRecord,
+    ManifestStatus,
     PlannedBottle,
     PlannedManifest,
     StateFile,
@@ -135,7 +136,7 @@ class Runner:
         )
         self._last_checkpoint = self._last_heartbeat = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="bottle") as pool:
-            left = self._drive(
+            groups = self._drive(
                 pool,
                 iter(_group_by_blob(bottles)),
                 self._transfer_group,
@@ -143,19 +144,19 @@ class Runner:
                 pending,
                 progress,
             )
-            result.not_started.extend(b for group in left for b in group)
+            result.not_started.extend(b for group in groups for b in group)
             # Payload first: an index goes up only once every bottle of its version is in the mirror.
             version_of = {b.file: (b.image, b.image_tag) for b in bottles}
             blocked = {version_of[b.file] for b in result.not_started}
             blocked.update(version_of[o.file] for o in result.outcomes if o.status == "failed")
-            ready = []
+            ready: list[PlannedManifest] = []
             for manifest in manifests:
                 if (manifest.image, manifest.image_tag) in blocked:
                     skipped = ManifestOutcome(key=manifest.key, status="skipped", error="a bottle is not stored")
                     result.manifests.append(skipped)
                 else:
                     ready.append(manifest)
-            left = self._drive(
+            unstarted = self._drive(
                 pool,
                 iter(ready),
                 self._store_manifest,
@@ -163,7 +164,7 @@ class Runner:
                 pending,
                 progress,
             )
-            result.manifests_not_started.extend(left)
+            result.manifests_not_started.extend(unstarted)
         self._final_checkpoint(pending, result.outcomes)
         return result
 
@@ -311,6 +312,7 @@ class Runner:
             data = self.registry.index(manifest.image, manifest.image_tag)
             check_index(data, manifest)
             sha256 = hashlib.sha256(data).hexdigest()
+            status: ManifestStatus
             try:
                 check_stored(self.storage, manifest.key, sha256=sha256, size=len(data))
                 status = "existing"

@@ -115,7 +115,8 @@ def make_server(
 
 
 def base_url(server: ThreadingHTTPServer) -> str:
-    host, port = server.server_address[:2]
+    address, port = server.server_address[:2]
+    host = address.decode() if isinstance(address, bytes) else str(address)
     if host in ("0.0.0.0", "::"):
         host = socket.gethostname()
     return f"http://{host}:{port}"
