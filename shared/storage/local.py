@@ -1,13 +1,16 @@
 """The mirror as a local folder: temp file + fsync + rename, so a reader never sees a partial object.
 
-Conditional writes (state, lock) hold a sibling `.lock` file created with O_EXCL while they compare the
-current content's digest (the local ETag) and rename the new content into place.
+Create-if-absent links the finished temp file into place (the link fails if the name exists). A write or
+delete conditional on the current content's digest (the local ETag) holds an exclusive `flock` on a sibling
+`.<name>.lock` file while it compares and renames; the kernel releases it when its holder dies, so a killed
+process never leaves a lock to wait out, and a slow writer is never taken for a dead one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import time
@@ -20,7 +23,6 @@ from shared.naming import validate_key
 from shared.storage import BOTTLE_CONTENT_TYPE, CHUNK, DigestCheck, Document, ObjectInfo
 
 LOCK_WAIT_S = 10.0
-STALE_LOCK_S = 30.0
 
 
 class LocalStorage:
@@ -46,18 +48,22 @@ class LocalStorage:
 
     def write(self, key: str, data: bytes, *, if_match: str | None = None, if_absent: bool = False) -> str:
         path = self._path(key)
+        if if_match is None:
+            try:
+                self._atomic_write(path, [data], exclusive=if_absent)
+            except FileExistsError:
+                raise PreconditionFailed(f"{key} already exists") from None
+            return _etag(data)
         with self._locked(path):
             current = self.read(key)
-            if if_absent and current is not None:
-                raise PreconditionFailed(f"{key} already exists")
-            if if_match is not None and (current is None or current.etag != if_match):
+            if current is None or current.etag != if_match:
                 raise PreconditionFailed(f"{key} changed since it was read")
             self._atomic_write(path, [data])
         return _etag(data)
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         path = self._path(key)
-        with self._locked(path):
+        with self._locked(path) if if_match is not None else contextlib.nullcontext():
             if if_match is not None:
                 current = self.read(key)
                 if current is None or current.etag != if_match:
@@ -78,27 +84,23 @@ class LocalStorage:
 
     @contextlib.contextmanager
     def _locked(self, path: Path) -> Iterator[None]:
+        """Hold an exclusive flock on `.<name>.lock` (kept, never deleted: deleting a lock file races)."""
         lock = path.with_name(f".{path.name}.lock")
         lock.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-                os.close(fd)
-                break
-            except FileExistsError:
-                with contextlib.suppress(FileNotFoundError):
-                    if time.time() - lock.stat().st_mtime > STALE_LOCK_S:
-                        lock.unlink()  # left by a killed process
-                        continue
-                if time.monotonic() > deadline:
-                    raise PreconditionFailed(f"{path.name} is being written by another process") from None
-                time.sleep(0.01)
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         try:
+            deadline = time.monotonic() + LOCK_WAIT_S
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise PreconditionFailed(f"{path.name} is being written by another process") from None
+                    time.sleep(0.01)
             yield
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()
+            os.close(fd)  # releases the lock
 
     # --- bottles ---------------------------------------------------------------------------------------
 
@@ -126,8 +128,9 @@ class LocalStorage:
     def copy_verified(self, source_key: str, key: str, *, sha256: str, size: int) -> None:
         self.put_verified(key, self.iter_bytes(source_key), sha256=sha256, size=size)
 
-    def _atomic_write(self, path: Path, chunks: Iterable[bytes]) -> None:
-        """Write to a hidden temp file beside `path`, fsync, rename; nothing is left behind on failure."""
+    def _atomic_write(self, path: Path, chunks: Iterable[bytes], *, exclusive: bool = False) -> None:
+        """Write to a hidden temp file beside `path`, fsync, rename (or, `exclusive`, link: FileExistsError
+        if `path` exists); nothing is left behind on failure."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -139,11 +142,17 @@ class LocalStorage:
                     handle.write(chunk)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            if exclusive:
+                os.link(tmp, path)
+                tmp.unlink()
+            else:
+                os.replace(tmp, path)
             _fsync_dir(path.parent)
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+            if isinstance(exc, FileExistsError):
+                raise
             if isinstance(exc, OSError):
                 reason = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror
                 raise StorageError(f"cannot write {path.name}: {reason}", file=path.name) from exc

@@ -107,7 +107,7 @@ def test_persistent_body_faults_are_refused_and_never_stored(sync, upstream, tmp
     assert message in result.json["failures"][0]["error"]
     root = tmp_path / "mirror"
     assert_rest_mirrored(result, upstream, root, failed_files={file})
-    assert not [p for p in root.rglob("*") if p.name.startswith(".")], "no partial files left"
+    assert not [p for p in root.rglob("*.part")], "no partial files left"
 
 
 def test_enospc_leaves_no_partial_file_and_no_state_entry(sync, upstream, tmp_path, monkeypatch):
