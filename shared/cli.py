@@ -127,10 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.json:
             print(json.dumps({"error": str(exc), "exit_code": exc.exit_code}))
         return exc.exit_code
-    except Exception as exc:  # a bug: show it; exit 2, because 1 means "some bottles failed"
-        log.exception("unexpected error")
+    except Exception as exc:  # a bug: one line (the traceback with -vv); exit 2, because 1 means "some bottles failed"
+        message = f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}"
+        log.debug("unexpected error", exc_info=True)
+        print(f"error: {message}", file=sys.stderr)
         if args.json:
-            print(json.dumps({"error": f"unexpected {type(exc).__name__}: {exc}", "exit_code": 2}))
+            print(json.dumps({"error": message, "exit_code": 2}))
         return 2
 
 

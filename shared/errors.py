@@ -54,11 +54,19 @@ class SanityFloorError(SyncError):
 
 
 class StorageError(SyncError):
-    """Reading or writing the mirror failed."""
+    """Reading or writing the mirror failed; `transient` when trying again may well succeed."""
+
+    def __init__(self, message: str, *, file: str | None = None, transient: bool = False) -> None:
+        super().__init__(message, file=file)
+        self.transient = transient
 
 
 class PreconditionFailed(StorageError):
     """A conditional write lost a race (HTTP 412/409 or the local equivalent)."""
+
+
+class PointerError(SyncError):
+    """A worker was pointed at a shard that does not exist or belongs to another run; nothing was done."""
 
 
 class UnsafeInputError(SyncError):

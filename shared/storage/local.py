@@ -1,26 +1,32 @@
 """The mirror as a local folder: temp file + fsync + rename, so a reader never sees a partial object.
 
-Conditional writes (state, lock) hold a sibling `.lock` file created with O_EXCL while they compare the
-current content's digest (the local ETag) and rename the new content into place.
+Conditional writes (state, lock) hold a sibling `.lock` guard created with O_EXCL while they compare the
+current content's digest (the local ETag) and rename the new content into place. Guards and temp files
+name the process that wrote them, so what a killed process left behind is taken over or removed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from shared.errors import PreconditionFailed, StorageError
+from shared.liveness import pid_is_gone, this_process, writer_is_gone
 from shared.naming import validate_key
 from shared.storage import CHUNK, DigestCheck, Document, ObjectInfo
+from shared.storage.errors import os_error, os_errors
 
 LOCK_WAIT_S = 10.0
 STALE_LOCK_S = 30.0
+UNNAMED_GUARD_S = 1.0  # a guard without its writer's name was left between create and write
+STALE_PART_S = 3600.0  # a live transfer touches its temp file far more often (read timeouts are shorter)
+_PART_RE = re.compile(r"^\..+\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.part$")
 
 
 class LocalStorage:
@@ -31,6 +37,9 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         return self.root / validate_key(key)
 
+    def _where(self, key: str) -> str:
+        return str(self.root / key)
+
     # --- small documents -------------------------------------------------------------------------------
 
     def read(self, key: str) -> Document | None:
@@ -39,7 +48,7 @@ class LocalStorage:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StorageError(f"cannot read {key}: {exc.strerror}") from exc
+            raise os_error(exc, "read", self._where(key)) from exc
         return Document(data, _etag(data))
 
     def write(self, key: str, data: bytes, *, if_match: str | None = None, if_absent: bool = False) -> str:
@@ -60,28 +69,35 @@ class LocalStorage:
                 current = self.read(key)
                 if current is None or current.etag != if_match:
                     raise PreconditionFailed(f"{key} changed since it was read")
-            with contextlib.suppress(FileNotFoundError):
+            with os_errors("delete", self._where(key)), contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 _fsync_dir(path.parent)
 
     @contextlib.contextmanager
     def _locked(self, path: Path) -> Iterator[None]:
         lock = path.with_name(f".{path.name}.lock")
-        lock.parent.mkdir(parents=True, exist_ok=True)
+        with os_errors("create", str(lock.parent)):
+            lock.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
             try:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-                os.close(fd)
-                break
             except FileExistsError:
-                with contextlib.suppress(FileNotFoundError):
-                    if time.time() - lock.stat().st_mtime > STALE_LOCK_S:
+                if _guard_is_stale(lock):
+                    with contextlib.suppress(FileNotFoundError):
                         lock.unlink()  # left by a killed process
-                        continue
+                    continue
                 if time.monotonic() > deadline:
                     raise PreconditionFailed(f"{path.name} is being written by another process") from None
                 time.sleep(0.01)
+                continue
+            except OSError as exc:
+                raise os_error(exc, "write", str(path)) from exc
+            try:
+                os.write(fd, this_process().encode())
+            finally:
+                os.close(fd)
+            break
         try:
             yield
         finally:
@@ -108,11 +124,9 @@ class LocalStorage:
 
     def _atomic_write(self, path: Path, chunks: Iterable[bytes]) -> None:
         """Write to a hidden temp file beside `path`, fsync, rename; nothing is left behind on failure."""
-        try:
+        with os_errors("create", str(path.parent), file=path.name):
             path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(f"cannot create {path.parent}: {exc.strerror}") from exc
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
         try:
             with open(tmp, "wb") as handle:
                 for chunk in chunks:
@@ -125,8 +139,7 @@ class LocalStorage:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             if isinstance(exc, OSError):
-                reason = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror
-                raise StorageError(f"cannot write {path.name}: {reason}", file=path.name) from exc
+                raise os_error(exc, "write", path.name, file=path.name) from exc
             raise
 
     # --- listing ---------------------------------------------------------------------------------------
@@ -136,9 +149,15 @@ class LocalStorage:
             return ObjectInfo(key, self._path(key).stat().st_size)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise os_error(exc, "stat", self._where(key)) from exc
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        for directory, dirs, files in os.walk(self.root):
+        def unreadable(exc: OSError) -> None:
+            if not isinstance(exc, FileNotFoundError) or Path(exc.filename or "") != self.root:
+                raise os_error(exc, "list", str(exc.filename or self.root)) from exc
+
+        for directory, dirs, files in os.walk(self.root, onerror=unreadable):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if name.startswith("."):
@@ -146,7 +165,9 @@ class LocalStorage:
                 full = Path(directory, name)
                 key = full.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
-                    yield ObjectInfo(key, full.stat().st_size)
+                    with os_errors("stat", str(full)):
+                        size = full.stat().st_size
+                    yield ObjectInfo(key, size)
 
     def iter_bytes(self, key: str) -> Iterator[bytes]:
         try:
@@ -155,6 +176,46 @@ class LocalStorage:
                     yield chunk
         except FileNotFoundError as exc:
             raise StorageError(f"{key} does not exist") from exc
+        except OSError as exc:
+            raise os_error(exc, "read", self._where(key)) from exc
+
+
+def remove_dead_parts(root: str | os.PathLike[str]) -> int:
+    """Delete the temp files of transfers whose process is gone (kill -9) or that stopped long ago.
+
+    Run at the start of a local run, under the run lock; returns how many files were removed.
+    """
+    removed = 0
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            match = _PART_RE.fullmatch(name)
+            if match is None:
+                continue
+            part = Path(directory, name)
+            try:
+                stale = time.time() - part.stat().st_mtime > STALE_PART_S
+                if stale or (match["pid"] is not None and pid_is_gone(int(match["pid"]))):
+                    part.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise os_error(exc, "remove", str(part)) from exc
+    return removed
+
+
+def _guard_is_stale(guard: Path) -> bool:
+    """A write guard whose writer was killed: on this machine and gone, unnamed for a while, or old."""
+    try:
+        age = time.time() - guard.stat().st_mtime
+        writer = guard.read_text(errors="replace").strip()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise os_error(exc, "read", str(guard)) from exc
+    if age > STALE_LOCK_S:
+        return True
+    return age > UNNAMED_GUARD_S if not writer else writer_is_gone(writer)
 
 
 def _etag(data: bytes) -> str:
