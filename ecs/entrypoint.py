@@ -62,6 +62,9 @@ def main() -> int:
     except SyncError as exc:
         logger.error("shard failed", extra={"error": str(exc)})
         return exc.exit_code
+    except Exception as exc:  # a bug: one log line, not a traceback; exit 2 as for any run error
+        logger.error("shard failed unexpectedly", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return 2
     logger.info("shard done", extra=report.as_dict())
     return 1 if report.failed else 0
 

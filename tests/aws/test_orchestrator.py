@@ -18,6 +18,7 @@ def test_scheduled_event_plans_writes_hand_off_and_invokes_the_sync_lambda(aws_w
     assert (result["status"], result["route"], result["shards"]) == ("started", "lambda", 1)
     assert result["planned"] == len(expected_files(aws_world.upstream))
     assert aws_world.object_keys(f"{RUN_PREFIX}{run_id}/") == [
+        f"runs/{run_id}/dispatched/shard-000-p0.json",  # written only after the invoke succeeded
         f"runs/{run_id}/plan.json",
         f"runs/{run_id}/run.json",
         f"runs/{run_id}/shard-000-p0.json",

@@ -41,7 +41,8 @@ def test_a_worker_short_of_time_hands_the_rest_to_a_continuation(aws_world, disp
     for _name, bottle in aws_world.upstream.catalogue.iter_bottles():
         aws_world.upstream.faults.add(bottle.sha256, "slow_drip", times=1, interval=0.02, chunk=4096)
     started = ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
-    first = WORKER({"run_id": started["run_id"], "shard_key": dispatcher.lambda_calls[0][1]}, worker_context(out_of_time_after=2))
+    pointer = {"run_id": started["run_id"], "shard_key": dispatcher.lambda_calls[0][1]}
+    first = WORKER(pointer, worker_context(out_of_time_after=2))
     assert first["continuation"] == f"runs/{started['run_id']}/shard-000-p1.json"
     assert not first["finished"] and first["not_started"] > 0
     run_id, key, function = dispatcher.lambda_calls[-1]
