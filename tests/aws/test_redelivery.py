@@ -165,3 +165,28 @@ def test_a_bad_pointer_is_rejected_not_raised(aws_world, pointer, says):
     result = WORKER(pointer, context())
     assert result["status"] == "rejected" and says in result["error"]
     assert aws_world.object_keys() == []
+
+
+@pytest.mark.parametrize("mode", ["timeout", "retried"])
+def test_a_sharded_run_finishes_once_when_every_conditional_write_loses_its_response(
+    aws_world, dispatcher, monkeypatch, mode
+):
+    from shared import orchestrator
+    from tests.resilience.crash import lose_responses
+
+    monkeypatch.setenv("HOMEBREW_SYNC_MAX_SHARDS", "3")
+    monkeypatch.setattr(orchestrator, "SHARD_MIN_BYTES", 1)
+    landed = lose_responses(monkeypatch.setattr, mode)
+    started = ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
+    run_id = started["run_id"]
+    assert (started["status"], started["shards"]) == ("started", 3) and len(dispatcher.lambda_calls) == 3
+    reports = run_queued(dispatcher)
+    assert [r["finished"] for r in reports] == [False, False, True] and not any(r["duplicate"] for r in reports)
+    for key in ("locks/sync.lock", f"runs/{run_id}/run.json", f"runs/{run_id}/summary.json"):
+        assert f"write {key}" in landed
+    assert any(entry.startswith(f"write runs/{run_id}/claims/") for entry in landed)
+    summary = aws_world.json(f"runs/{run_id}/summary.json")
+    assert summary["downloaded"] + summary["copied"] == started["planned"] and summary["failed"] == 0
+    assert set(blob_gets(aws_world.upstream).values()) == {1}
+    assert sum("Sync Complete" in t for t in aws_world.webhook.texts()) == 1
+    assert "locks/sync.lock" not in aws_world.object_keys()
