@@ -43,7 +43,11 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGINT, on_sigterm)
-    notifier = make_notifier(settings)
+
+    def sink(values: dict[str, float]) -> None:
+        put_metric_data(boto3.client("cloudwatch"), values, settings.environment)
+
+    notifier = make_notifier(settings, sink)
     progress = ProgressReporter(
         notifier, every_percent=settings.progress_every_percent, every_minutes=settings.progress_every_minutes
     )
@@ -53,7 +57,7 @@ def main() -> int:
             run_id,
             shard_key,
             notifier=notifier,
-            metrics_sink=lambda values: put_metric_data(boto3.client("cloudwatch"), values, settings.environment),
+            metrics_sink=sink,
             logs=log_location(),
             can_continue=False,
             on_progress=progress.on_progress,

@@ -8,6 +8,10 @@ count has an upper bound and must be finite, so a typo cannot turn a timeout int
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import logging
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,7 +23,12 @@ from shared.naming import AllowList, validate_name
 from shared.selection import DEFAULT_PLATFORMS, check_platform_spec
 from shared.storage import check_prefix, parse_s3_destination
 
+log = logging.getLogger(__name__)
+
 CommaList = Annotated[list[str], NoDecode]
+ENV_PREFIX = "HOMEBREW_SYNC_"
+# Read by the ECS entrypoint itself (shared.dispatch sets them in the container overrides), not settings.
+POINTER_VARIABLES = frozenset({"HOMEBREW_SYNC_RUN_ID", "HOMEBREW_SYNC_SHARD_KEY"})
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 
 
@@ -37,7 +46,7 @@ def _split(value: Any) -> Any:
 class Settings(BaseSettings):
     # Terraform sets unused optional settings to "": an empty variable means "not set".
     model_config = SettingsConfigDict(
-        env_prefix="HOMEBREW_SYNC_", extra="forbid", validate_default=True, env_ignore_empty=True
+        env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, env_ignore_empty=True
     )
 
     # Where the mirror lives: a folder, or s3://bucket/prefix (or bucket + prefix in AWS).
@@ -195,8 +204,27 @@ class Settings(BaseSettings):
         return int(self.size_threshold_gb * 1024**3)
 
 
+def unknown_variables(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """`HOMEBREW_SYNC_*` variables no setting reads (typos), each with the closest valid name, if any."""
+    environ = os.environ if environ is None else environ
+    valid = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | POINTER_VARIABLES
+    unknown = sorted(name for name in environ if name.upper().startswith(ENV_PREFIX) and name.upper() not in valid)
+    suffixes = {name.removeprefix(ENV_PREFIX): name for name in valid}  # compare what follows the prefix
+
+    def closest(name: str) -> str | None:
+        match = difflib.get_close_matches(name.upper().removeprefix(ENV_PREFIX), suffixes, n=1)
+        return suffixes[match[0]] if match else None
+
+    return {name: closest(name) for name in unknown}
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings from the environment plus explicit values; bad values raise ConfigError."""
+    """Build settings from the environment plus explicit values; bad values raise ConfigError.
+
+    A mistyped `HOMEBREW_SYNC_*` variable would silently be ignored: it is warned about by name.
+    """
+    for name, closest in unknown_variables().items():
+        log.warning("unknown environment variable ignored", extra={"variable": name, "did_you_mean": closest})
     values = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**values)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from shared.errors import SanityFloorError, UnsafeInputError, UpstreamError
+from shared.errors import ConfigError, SanityFloorError, UnsafeInputError, UpstreamError
 from shared.models import Formula, Plan, PlannedBottle, Rejected, StateFile
 from shared.naming import (
     bottle_filename,
@@ -108,6 +108,7 @@ def make_plan(
     platforms = resolve_platforms(options.platforms, all_tags(formulae))
     rejected = list(rejected or [])
     wanted = set(options.formulae)
+    unlisted = _unlisted(formulae, wanted)
     candidates: dict[str, _Candidate] = {}
     for formula in formulae:
         if wanted and formula.name not in wanted:
@@ -119,7 +120,7 @@ def make_plan(
         except UnsafeInputError as exc:
             rejected.append(Rejected(formula=formula.name[:128], reason=exc.message))
     if wanted:
-        missing = sorted(wanted - {c.formula for c in candidates.values()})
+        missing = sorted(wanted - unlisted - {c.formula for c in candidates.values()})
         for name in missing:
             log.warning("requested formula has no bottle for the platforms", extra={"formula": name})
     else:
@@ -173,6 +174,16 @@ def _select(formula: Formula, platforms: list[str], out: dict[str, _Candidate]) 
             candidate = out[file] = _Candidate(file, formula.name, pkg, tag, sha256, stable.rebuild)
         if platform not in candidate.platforms:
             candidate.platforms.append(platform)
+
+
+def _unlisted(formulae: list[Formula], wanted: set[str]) -> set[str]:
+    """Requested formulae the API does not list (reported); ConfigError when it lists none of them."""
+    unlisted = wanted - {formula.name for formula in formulae}
+    if unlisted and unlisted == wanted:
+        raise ConfigError(f"none of the requested formulae is listed by the API: {', '.join(sorted(unlisted))}")
+    if unlisted:
+        log.warning("requested formulae not listed by the API", extra={"formulae": ", ".join(sorted(unlisted))})
+    return unlisted
 
 
 def _check_sanity_floor(state: StateFile, candidates: dict[str, _Candidate], max_missing_share: float) -> None:

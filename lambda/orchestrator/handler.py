@@ -30,11 +30,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"status": "rejected", "error": str(exc)}
     logger.set_correlation_id(trigger.run_id)
     logger.info("trigger accepted", extra={"run_id": trigger.run_id, "kind": trigger.kind})
+
+    def sink(values: dict[str, float]) -> None:
+        emit_emf(values, settings.environment)
+
     return orchestrate(
         settings,
         trigger,
         dispatcher=make_dispatcher(settings),
-        notifier=make_notifier(settings),
-        metrics_sink=lambda values: emit_emf(values, settings.environment),
+        notifier=make_notifier(settings, sink),
+        metrics_sink=sink,
         logs=log_location(),
     )

@@ -38,13 +38,17 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"status": "rejected", "error": str(exc)}
     logger.set_correlation_id(pointer.run_id)
     margin_ms = settings.lambda_time_margin_s * 1000
+
+    def sink(values: dict[str, float]) -> None:
+        emit_emf(values, settings.environment)
+
     try:
         report = run_worker(
             settings,
             pointer.run_id,
             pointer.shard_key,
-            notifier=make_notifier(settings),
-            metrics_sink=lambda values: emit_emf(values, settings.environment),
+            notifier=make_notifier(settings, sink),
+            metrics_sink=sink,
             logs=log_location(),
             can_continue=True,
             should_stop=lambda: context.get_remaining_time_in_millis() < margin_ms,

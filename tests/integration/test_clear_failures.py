@@ -78,3 +78,21 @@ def test_an_unexpected_error_is_one_line_too(monkeypatch, tmp_path):
 
     monkeypatch.setattr(shared.cli, "_sync", broken)
     assert_one_clear_line(run_cli("sync", "--dest", str(tmp_path)), "unexpected RuntimeError: something broke")
+
+
+def test_a_mistyped_variable_is_named_with_the_closest_valid_one(sync, monkeypatch):
+    monkeypatch.setenv("HOMEBREW_SYNC_CONCURENCY", "2")
+    result = sync("--dry-run")
+    assert result.code == 0
+    assert (
+        "warning: unknown environment variable ignored variable=HOMEBREW_SYNC_CONCURENCY "
+        "did_you_mean=HOMEBREW_SYNC_CONCURRENCY" in result.err
+    )
+
+
+def test_formulae_the_api_does_not_list_are_reported_and_none_is_exit_2(sync, upstream):
+    none = sync("--formula", "no-such-formula", "--formula", "nor-this")
+    assert_one_clear_line(none, "none of the requested formulae is listed by the API: no-such-formula, nor-this")
+    real = next(n for n in upstream.catalogue.names() if not upstream.catalogue.find(n)["disabled"])
+    some = sync("--formula", real, "--formula", "no-such-formula", "--dry-run")
+    assert some.code == 0 and "requested formulae not listed by the API formulae=no-such-formula" in some.err
