@@ -16,7 +16,7 @@ from typing import Any
 from shared.config import Settings
 from shared.dispatch import Dispatcher
 from shared.engine import Engine
-from shared.errors import LockHeldError, SyncError
+from shared.errors import DispatchFailed, LockHeldError
 from shared.external_hash import load_external_hashes
 from shared.lock import RunLock
 from shared.notify import Notifier, start_message
@@ -28,10 +28,6 @@ from shared.worker import MetricsSink, finish_run, run_context, run_lock
 log = logging.getLogger(__name__)
 
 SHARD_MIN_BYTES = 1 << 30  # do not split plans into shards smaller than ~1 GiB
-
-
-class DispatchFailed(SyncError):
-    """Starting a worker failed (throttling, capacity); the run stays recorded for a redelivery."""
 
 
 def choose_route(estimated_bytes: int, settings: Settings) -> Route:

@@ -1,7 +1,8 @@
 """Sync Lambda: run one shard of a run; before time runs out, hand the rest to a continuation of itself.
 
 Payload: `{"run_id": "...", "shard_key": "runs/<run_id>/shard-000-p0.json"}` (pointers only). A pointer that
-names no shard of that run is rejected (returned, not raised: retrying it cannot help).
+names no shard of that run is rejected (returned, not raised: retrying it cannot help); so is any failure
+that a retry cannot mend. Storage or upstream trouble raises, for Lambda's retries.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.config import load_settings
 from shared.dispatch import make_dispatcher
-from shared.errors import ConfigError, PointerError
+from shared.errors import ConfigError, PointerError, SyncError, retry_may_help
 from shared.observability import emit_emf, logger, metrics, route_engine_logs, tracer
 from shared.runtime import log_location, make_notifier
 from shared.worker import run_worker
@@ -60,4 +61,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except PointerError as exc:
         logger.error("rejected worker event", extra={"error": str(exc)})
         return {"status": "rejected", "error": str(exc)}
+    except SyncError as exc:
+        if retry_may_help(exc):
+            raise
+        logger.error("shard failed", extra={"run_id": pointer.run_id, "error": str(exc)})
+        return {"status": "failed", "run_id": pointer.run_id, "error": str(exc)}
     return {"status": "ok", **report.as_dict()}

@@ -110,3 +110,11 @@ def test_the_external_hash_url_follows_redirects_only_within_the_allow_list(redi
         load_settings(external_hash_file_url=f"http://{allowed}/hashes.json", allow_hosts=[allowed, other])
     )
     assert followed.hashes == {"curl-8.0.0.arm64_sonoma.bottle.tar.gz": sha("a")} and followed.error is None
+
+
+def test_a_failure_a_retry_cannot_mend_is_returned_in_one_line(aws_world, dispatcher):
+    aws_world.s3.put_object(Bucket=aws_world.bucket, Key="bottles_hash.json", Body=b'{"schema_version": 9}')
+    result = ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
+    assert result["status"] == "failed" and "unknown schema_version 9" in result["error"]
+    assert "locks/sync.lock" not in aws_world.object_keys() and dispatcher.lambda_calls == []
+    assert aws_world.webhook.texts()[-1].startswith("❌ Homebrew Bottles Sync Failed")

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from shared.errors import StorageError
 from shared.naming import LOCK_KEY
 from shared.state import StateStore
 from shared.storage.local import LocalStorage
@@ -39,3 +40,48 @@ def test_a_sync_completes_when_every_conditional_write_loses_its_response(
     assert summary["downloaded"] + summary["copied"] == len(expected_files(upstream))
     again = run_cli("sync", "--dest", dest, "--date", "2025-07-21", "--json", *upstream.cli_args())
     assert again.code == 0 and again.json["planned"] == 0
+
+
+class FlakyDocuments:
+    """Any Storage whose every small-document call (state, lock, runs) fails once with a transient error."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.url = inner.url
+        self.failed: set[tuple[str, str]] = set()
+
+    def _once(self, action: str, key: str) -> None:
+        if (action, key) not in self.failed:
+            self.failed.add((action, key))
+            raise StorageError(f"cannot {action} {key}: Read timeout on endpoint URL", transient=True)
+
+    def read(self, key):
+        self._once("read", key)
+        return self.inner.read(key)
+
+    def write(self, key, data, **conditions):
+        self._once("write", key)
+        return self.inner.write(key, data, **conditions)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_transient_storage_errors_at_checkpoints_and_heartbeats_do_not_kill_the_run(upstream, tmp_path, monkeypatch):
+    import shared.engine
+
+    open_storage = shared.engine.open_storage
+    flaky: list[FlakyDocuments] = []
+
+    def wrapped(settings):
+        flaky.append(FlakyDocuments(open_storage(settings)))
+        return flaky[-1]
+
+    monkeypatch.setattr(shared.engine, "open_storage", wrapped)
+    monkeypatch.setenv("HOMEBREW_SYNC_CHECKPOINT_EVERY", "1")
+    dest = str(tmp_path / "mirror")
+    result = run_cli("sync", "--dest", dest, "--date", "2025-07-21", "--json", *upstream.cli_args())
+    assert result.code == 0, result.err
+    assert {("write", "bottles_hash.json"), ("read", "locks/sync.lock")} <= flaky[0].failed
+    assert set(StateStore(LocalStorage(tmp_path / "mirror")).load().bottles) == expected_files(upstream)
+    assert not (tmp_path / "mirror" / "locks" / "sync.lock").exists()
