@@ -43,7 +43,11 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGINT, on_sigterm)
-    notifier = make_notifier(settings)
+
+    def sink(values: dict[str, float]) -> None:
+        put_metric_data(boto3.client("cloudwatch"), values, settings.environment)
+
+    notifier = make_notifier(settings, sink)
     progress = ProgressReporter(
         notifier, every_percent=settings.progress_every_percent, every_minutes=settings.progress_every_minutes
     )
@@ -53,7 +57,7 @@ def main() -> int:
             run_id,
             shard_key,
             notifier=notifier,
-            metrics_sink=lambda values: put_metric_data(boto3.client("cloudwatch"), values, settings.environment),
+            metrics_sink=sink,
             logs=log_location(),
             can_continue=False,
             on_progress=progress.on_progress,
@@ -62,6 +66,9 @@ def main() -> int:
     except SyncError as exc:
         logger.error("shard failed", extra={"error": str(exc)})
         return exc.exit_code
+    except Exception as exc:  # a bug: one log line, not a traceback; exit 2 as for any run error
+        logger.error("shard failed unexpectedly", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return 2
     logger.info("shard done", extra=report.as_dict())
     return 1 if report.failed else 0
 

@@ -140,7 +140,7 @@ def measure(make_storage: Any, args: argparse.Namespace) -> dict[str, Any]:
         method(storage, args.shards, args.bottles // args.shards, args.checkpoint_every, args.entries)
         seconds = time.perf_counter() - started
         state = json.loads(b"".join(raw.iter_bytes("bottles_hash.json")))
-        assert len(state["bottles"]) == args.entries + args.bottles, name
+        assert len(state["bottles"]) == args.entries + args.bottles, (name, len(state["bottles"]))
         figures[name] = {**storage.counts, "seconds": round(seconds, 2)}
     return figures
 

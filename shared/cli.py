@@ -1,7 +1,8 @@
 """`homebrew-sync`: plan, sync, verify and serve a mirror from the command line.
 
 Exit codes: 0 all good; 1 some bottles failed (the rest were mirrored) or verify found problems;
-2 usage, configuration, upstream or state error; 3 another run holds the lock.
+2 usage, configuration, upstream or state error; 3 another run holds the lock; 4 interrupted (SIGTERM or
+SIGINT) before every planned bottle was started: what was not started is listed, the next run takes it.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from shared.logs import configure_cli_logging
 from shared.models import Plan, RunSummary
 from shared.progress import TerminalProgress
 from shared.serve import client_env_lines, serve_mirror
+from shared.storage.local import remove_dead_parts
 from shared.verify import VerifyReport, rebuild_state, verify
 
 log = logging.getLogger(__name__)
+
+EXIT_INTERRUPTED = 4
 
 
 def _date(value: str) -> date:
@@ -186,15 +190,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "prune":
             return _prune(settings, args)
         return _sync(settings, args)
+    except KeyboardInterrupt:  # Ctrl-C before the transfers began: nothing was started
+        print("error: interrupted before any bottle was started", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except SyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": str(exc), "exit_code": exc.exit_code}))
         return exc.exit_code
-    except Exception as exc:  # a bug: show it; exit 2, because 1 means "some bottles failed"
-        log.exception("unexpected error")
+    except Exception as exc:  # a bug: one line (the traceback with -vv); exit 2, because 1 means "some bottles failed"
+        message = f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())}"
+        log.debug("unexpected error", exc_info=True)
+        print(f"error: {message}", file=sys.stderr)
         if args.json:
-            print(json.dumps({"error": f"unexpected {type(exc).__name__}: {exc}", "exit_code": 2}))
+            print(json.dumps({"error": message, "exit_code": 2}))
         return 2
 
 
@@ -203,15 +212,18 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
     engine = Engine.from_settings(settings)
     run_id = new_run_id()
     lock = None if settings.dry_run else engine.lock(run_id)
+    interrupted_by: str | None = None
     if lock:
         lock.acquire()
     try:
+        if lock and not settings.destination.startswith("s3://"):
+            _remove_dead_parts(settings.destination)
         plan, formula_file = engine.plan(run_id)
         if settings.dry_run:
             summary = summarize(plan, None, started=started, dry_run=True)
         else:
             staged = engine.stage_api(plan, formula_file)
-            summary = _transfer(engine, plan, settings, started, lock)
+            summary, interrupted_by = _transfer(engine, plan, settings, started, lock)
             engine.finish_state(summary)  # the run's records first, then the API that describes them
             finish_api(engine, summary, staged)
             engine.write_run_document(plan.run_id, "summary.json", summary.model_dump_json().encode())
@@ -219,13 +231,38 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
         if lock:
             lock.release()
     _print_summary(summary, plan, settings, engine.storage.url, as_json=args.json, listing=args.command == "plan")
+    if interrupted_by and summary.not_started:
+        files = [b.file for b in summary.bottles if b.status == "not_started"]
+        more = f" and {len(files) - 5} more" if len(files) > 5 else ""
+        print(
+            f"error: interrupted by {interrupted_by}: {summary.not_started} of {summary.planned} planned bottles "
+            f"not started ({', '.join(files[:5])}{more}); the next run downloads them",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     return summary.exit_code
 
 
-def _transfer(engine: Engine, plan: Plan, settings: Settings, started: float, lock: RunLock | None) -> RunSummary:
+def _remove_dead_parts(folder: str) -> None:
+    """Temp files of transfers killed in earlier runs (kill -9, power loss) would otherwise stay forever."""
+    removed = remove_dead_parts(folder)
+    if removed:
+        log.warning("removed temp files left by interrupted runs", extra={"files": removed})
+
+
+def _transfer(
+    engine: Engine, plan: Plan, settings: Settings, started: float, lock: RunLock | None
+) -> tuple[RunSummary, str | None]:
+    """Carry out the plan; also returns the name of the signal that stopped it early, if one did."""
     bar = TerminalProgress(len(plan.bottles), plan.estimated_bytes, enabled=None if settings.progress else False)
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    received: list[str] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with bar:
             outcome = engine.execute(
@@ -240,7 +277,7 @@ def _transfer(engine: Engine, plan: Plan, settings: Settings, started: float, lo
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return summarize(plan, outcome, started=started, dry_run=False)
+    return summarize(plan, outcome, started=started, dry_run=False), (received[0] if received else None)
 
 
 def _print_summary(
@@ -313,8 +350,13 @@ _JSON_FIELDS = {
 
 def _verify(settings: Settings, args: argparse.Namespace) -> int:
     engine = Engine.from_settings(settings)
-    if args.rebuild_state:
-        report = rebuild_state(engine.storage, concurrency=settings.concurrency)
+    if args.rebuild_state:  # under the run lock: no sync may record bottles while the state is rebuilt
+        lock = engine.lock(new_run_id("rebuild-"))
+        lock.acquire()
+        try:
+            report = rebuild_state(engine.storage, concurrency=settings.concurrency)
+        finally:
+            lock.release()
     else:
         report = verify(engine.storage, repair=args.repair, concurrency=settings.concurrency)
     _print_report(report, engine.storage.url, as_json=args.json)

@@ -36,6 +36,7 @@ from shared.registry import Registry, SizeEstimate
 from shared.runner import ProgressEvent, Runner, RunnerOptions, RunOutcome
 from shared.state import StateStore
 from shared.storage import Storage, open_storage
+from shared.storage.documents import write_document
 from shared.transfer import Transfer
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ class Engine:
 
     def write_run_document(self, run_id: str, name: str, data: bytes) -> str:
         key = run_key(run_id, name)
-        self.storage.write(key, data)
+        write_document(self.storage, key, data)
         return key
 
 

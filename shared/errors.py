@@ -56,11 +56,23 @@ class SanityFloorError(SyncError):
 
 
 class StorageError(SyncError):
-    """Reading or writing the mirror failed."""
+    """Reading or writing the mirror failed; `transient` when trying again may well succeed."""
+
+    def __init__(self, message: str, *, file: str | None = None, transient: bool = False) -> None:
+        super().__init__(message, file=file)
+        self.transient = transient
 
 
 class PreconditionFailed(StorageError):
     """A conditional write lost a race (HTTP 412/409 or the local equivalent)."""
+
+
+class DispatchFailed(SyncError):
+    """Starting a worker failed (throttling, capacity); the run stays recorded for a redelivery."""
+
+
+class PointerError(SyncError):
+    """A worker was pointed at a shard that does not exist or belongs to another run; nothing was done."""
 
 
 class UnsafeInputError(SyncError):
@@ -87,3 +99,11 @@ class TransferAborted(BottleError):
     """The run is stopping (SIGTERM or time budget) and abandoned this transfer."""
 
     retryable = False
+
+
+def retry_may_help(exc: BaseException) -> bool:
+    """Whether handling the same event again may succeed: Lambda handlers raise only these (for AWS's
+    retries) and report every other failure in one line."""
+    if isinstance(exc, StorageError):
+        return exc.transient
+    return isinstance(exc, DispatchFailed) or (isinstance(exc, UpstreamError) and not isinstance(exc, SignatureError))

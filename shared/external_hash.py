@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import requests
 
 from shared.errors import UnsafeInputError
-from shared.naming import AllowList, validate_filename, validate_sha256
+from shared.naming import AllowList, resolve_redirect, validate_filename, validate_sha256
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 200 * 1024 * 1024
+MAX_REDIRECTS = 3
 
 
 @dataclass
@@ -122,8 +123,19 @@ def _fetch(settings: Settings, source: str, s3_client: Any) -> bytes:
             raise ValueError(f"larger than {MAX_BYTES} bytes")
         return bytes(response["Body"].read())
     host = urlsplit(source).netloc
-    AllowList.build([source], [host] + settings.allow_hosts).check(source)
-    response = requests.get(source, timeout=(settings.connect_timeout_s, settings.read_timeout_s), stream=True)
+    allow = AllowList.build([source], [host] + settings.allow_hosts)
+    url = source
+    for _hop in range(MAX_REDIRECTS + 1):  # redirects are followed by hand, each hop allow-listed
+        allow.check(url)
+        response = requests.get(
+            url, timeout=(settings.connect_timeout_s, settings.read_timeout_s), stream=True, allow_redirects=False
+        )
+        if not response.is_redirect:
+            break
+        url = resolve_redirect(url, response.headers["Location"])
+        response.close()
+    else:
+        raise ValueError(f"more than {MAX_REDIRECTS} redirects")
     with response:
         response.raise_for_status()
         data = response.raw.read(MAX_BYTES + 1, decode_content=True)

@@ -20,6 +20,7 @@ from shared.errors import StorageError
 from shared.models import BottleRecord, FailureRecord, ManifestRecord, StateFile
 from shared.state import StateStore
 from shared.storage import Storage
+from shared.storage.documents import read_document, write_document
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class Journal:
     def append(self, entry: JournalEntry) -> None:
         self.seq += 1
         key = f"{JOURNAL_PREFIX}{self.run_id}/{self.writer}-{self.seq:05d}.json"
-        self.storage.write(key, entry.model_dump_json().encode(), if_absent=True)
+        write_document(self.storage, key, entry.model_dump_json().encode(), if_absent=True)
 
 
 class FoldResult(BaseModel):
@@ -65,7 +66,7 @@ def _keys(storage: Storage, run_id: str | None) -> list[str]:
 def read_entries(storage: Storage, run_id: str | None = None) -> list[tuple[str, JournalEntry]]:
     entries = []
     for key in _keys(storage, run_id):
-        document = storage.read(key)
+        document = read_document(storage, key)
         if document is None:
             continue  # folded and deleted by someone else meanwhile
         try:

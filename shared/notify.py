@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 SLACK_HOSTS = ["hooks.slack.com"]
 SECRET_MAX_AGE_S = 300
+SECRET_ERROR_METRIC = "SlackSecretErrors"
+# What Secrets Manager says about a secret created without a value (Terraform leaves it empty): Slack is off.
+_NO_SECRET_VALUE = "secret value for staging label"
 
 
 def human_bytes(count: float) -> str:
@@ -136,22 +139,36 @@ class Notifier:
         sns_client: Any = None,
         secret_reader: Callable[[str], str] | None = None,
         timeout_s: float = 10.0,
+        metrics_sink: Callable[[dict[str, float]], None] | None = None,
     ) -> None:
         self.enabled = settings.enable_notifications
         self.settings = settings
         self.sns_client = sns_client
         self.secret_reader = secret_reader or _read_secret
         self.timeout_s = timeout_s
+        self.metrics_sink = metrics_sink
         self.sent: list[str] = []  # what was posted (for local runs and tests)
+        self._secret_failed = False
 
     def _webhook_url(self) -> str | None:
         if self.settings.slack_webhook_url is not None:
             url = self.settings.slack_webhook_url.get_secret_value()
         elif self.settings.slack_webhook_secret_arn:
+            if self._secret_failed:
+                return None
             try:
                 url = _url_from_secret(self.secret_reader(self.settings.slack_webhook_secret_arn))
-            except Exception as exc:  # a secret created without a value means Slack is not set up
-                log.info("slack webhook secret not readable; Slack is off", extra={"error": type(exc).__name__})
+            except Exception as exc:
+                if _NO_SECRET_VALUE in str(exc):  # created without a value: Slack is not set up
+                    log.info("slack webhook secret has no value; Slack is off")
+                    return None
+                self._secret_failed = True  # AccessDenied, throttling, a wrong ARN: say so once, loudly
+                log.error(
+                    "cannot read the Slack webhook secret; Slack is off for this run",
+                    extra={"error": type(exc).__name__, "detail": _first_line(exc)},
+                )
+                if self.metrics_sink is not None:
+                    self.metrics_sink({SECRET_ERROR_METRIC: 1})
                 return None
         else:
             return None
@@ -197,6 +214,11 @@ def _read_secret(arn: str) -> str:
     from aws_lambda_powertools.utilities import parameters
 
     return str(parameters.get_secret(arn, max_age=SECRET_MAX_AGE_S))
+
+
+def _first_line(exc: Exception) -> str:
+    """An error's message without anything after its first line (a secret value never reaches it)."""
+    return str(exc).splitlines()[0][:300] if str(exc) else ""
 
 
 def _url_from_secret(value: str) -> str:

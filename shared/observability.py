@@ -34,6 +34,7 @@ METRIC_UNITS = {
     "SyncDurationSeconds": MetricUnit.Seconds,
     "SyncSucceeded": MetricUnit.Count,
     "SyncFailed": MetricUnit.Count,
+    "SlackSecretErrors": MetricUnit.Count,
 }
 
 

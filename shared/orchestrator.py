@@ -1,7 +1,9 @@
 """The orchestrator's job (data flow steps 1-8): lock, load, plan, write the hand-off, route, dispatch.
 
 Below `size_threshold_gb` of estimated download the shards go to the sync Lambda, at or above it to
-ECS Fargate tasks. A duplicated delivery of the same trigger finds its run already recorded and stops.
+ECS Fargate tasks. A duplicated delivery of the same trigger finds its run already recorded and starts
+only the shards that were not started yet (none, unless an earlier dispatch failed), so a throttled
+invoke or run_task is repaired by the redelivery instead of orphaning the week's run.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from shared.config import Settings
 from shared.dispatch import Dispatcher
 from shared.engine import Engine
-from shared.errors import LockHeldError
+from shared.errors import DispatchFailed, LockHeldError
 from shared.external_hash import load_external_hashes
 from shared.lock import RunLock
 from shared.notify import Notifier, start_message
@@ -50,20 +52,27 @@ def orchestrate(
     engine = Engine.from_settings(settings)
     run_id = trigger.run_id
     docs = RunDocuments(engine.storage, run_id)
-    if docs.exists():
-        log.info("duplicate trigger: run already recorded", extra={"run_id": run_id})
-        return {"status": "duplicate", "run_id": run_id}
     lock = run_lock(engine, run_id)
+    if docs.exists():
+        return _redeliver(engine, docs, lock, dispatcher, notifier=notifier, metrics_sink=metrics_sink, logs=logs)
     try:
-        lock.acquire()
+        lock.acquire()  # a lease this run already holds (an earlier attempt of this trigger) is continued
     except LockHeldError as exc:
-        status = "duplicate" if exc.run_id == run_id else "locked"
         log.info("run lock held; not starting", extra={"run_id": run_id, "held_by": exc.run_id})
-        return {"status": status, "run_id": run_id, "message": exc.message}
+        return {"status": "locked", "run_id": run_id, "message": exc.message}
     try:
         return _plan_and_dispatch(
             engine, docs, lock, trigger, dispatcher, notifier, metrics_sink, logs, s3_client, started
         )
+    except DispatchFailed as exc:
+        # The run is recorded and keeps its lock: a redelivery of the trigger starts what was not started.
+        log.error("dispatch failed", extra={"run_id": run_id, "error": str(exc)})
+        notifier.failure(
+            run_context(settings, run_id, settings.run_date().isoformat(), engine.storage.url, logs),
+            error=f"{exc}; the run is recorded, and a retry of the trigger starts the shards not started",
+            duration_s=time.monotonic() - started,
+        )
+        raise
     except Exception as exc:
         lock.release()
         notifier.failure(
@@ -164,32 +173,76 @@ def _plan_and_dispatch(
         notifier.slack(start_text)
         lock.release()
         return result
-    if not docs.claim(info, plan):
-        return {"status": "duplicate", "run_id": trigger.run_id}
-    keys = []
+    docs.write_plan(plan)
     for i, part in enumerate(work):
         refs = {(b.image, b.image_tag) for b in part.bottles} | {(m.image, m.image_tag) for m in part.manifests}
-        indexes_key = docs.write_indexes(i, engine.registry.cached(refs))
         shard = Shard(
             run_id=trigger.run_id,
             shard=i,
             shards=len(work),
             bottles=part.bottles,
             manifests=part.manifests,
-            indexes_key=indexes_key,
+            indexes_key=docs.write_indexes(i, engine.registry.cached(refs)),
         )
-        keys.append(docs.write_shard(shard))
+        info.shard_keys.append(docs.write_shard(shard))
+    if not docs.claim(info):  # a duplicate delivery recorded the run first: start what it has not
+        return _redeliver(engine, docs, lock, dispatcher, notifier=notifier, metrics_sink=metrics_sink, logs=logs)
     notifier.slack(start_text)
-    if not keys:
+    if not info.shard_keys:
         summary = finish_run(engine, docs, lock, notifier=notifier, metrics_sink=metrics_sink, logs=logs)
         result["status"] = "finished"
         result["downloaded"] = summary.downloaded if summary else 0
         return result
-    for index, key in enumerate(keys):
-        if route == "lambda":
-            dispatcher.invoke_worker(trigger.run_id, key)
-        else:
-            dispatcher.run_task(trigger.run_id, key, index)
-    log.info("run dispatched", extra={"run_id": trigger.run_id, "route": route, "shards": len(keys)})
+    _dispatch(docs, dispatcher, info)
+    log.info("run dispatched", extra={"run_id": trigger.run_id, "route": route, "shards": info.shards})
     result["duration_s"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def _dispatch(docs: RunDocuments, dispatcher: Dispatcher, info: RunInfo) -> int:
+    """Start a worker on every shard not started yet; each is marked only after its start succeeded."""
+    started = 0
+    for index, key in enumerate(info.shard_keys):
+        if docs.is_dispatched(key):
+            continue
+        try:
+            if info.route == "lambda":
+                dispatcher.invoke_worker(info.run_id, key)
+            else:
+                dispatcher.run_task(info.run_id, key, index)
+            docs.mark_dispatched(key)  # a worker started twice (marker lost) claims its piece once
+        except Exception as exc:
+            raise DispatchFailed(f"starting shard {index} of run {info.run_id} failed: {exc}") from exc
+        started += 1
+    return started
+
+
+def _redeliver(
+    engine: Engine,
+    docs: RunDocuments,
+    lock: RunLock,
+    dispatcher: Dispatcher,
+    *,
+    notifier: Notifier,
+    metrics_sink: MetricsSink,
+    logs: str,
+) -> dict[str, Any]:
+    """A repeated trigger of a recorded run: start the shards an earlier attempt could not, else nothing."""
+    run_id = docs.run_id
+    info = None if docs.finished() else docs.info()
+    pending = [key for key in info.shard_keys if not docs.is_dispatched(key)] if info else []
+    if info is None or (info.shard_keys and not pending):
+        log.info("duplicate trigger: run already recorded", extra={"run_id": run_id})
+        return {"status": "duplicate", "run_id": run_id}
+    try:
+        lock.acquire()
+    except LockHeldError as exc:
+        log.info("run lock held by another run; not resuming", extra={"run_id": run_id, "held_by": exc.run_id})
+        return {"status": "locked", "run_id": run_id, "message": exc.message}
+    result: dict[str, Any] = {"status": "started", "run_id": run_id, "route": info.route, "shards": info.shards}
+    if not info.shard_keys:  # nothing to download, but the earlier attempt did not finish the run
+        finish_run(engine, docs, lock, notifier=notifier, metrics_sink=metrics_sink, logs=logs)
+        return {**result, "status": "finished"}
+    result["redelivered"] = _dispatch(docs, dispatcher, info)
+    log.info("redelivered trigger started the shards not started", extra=result)
     return result

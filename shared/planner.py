@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from shared.errors import SanityFloorError, UnsafeInputError, UpstreamError
+from shared.errors import ConfigError, SanityFloorError, UnsafeInputError, UpstreamError
 from shared.models import ExpectedBottle, Formula, Plan, PlannedBottle, PlannedManifest, Rejected, StateFile
 from shared.naming import (
     bottle_filename,
@@ -144,6 +144,7 @@ def make_plan(
     platforms = resolve_platforms(options.platforms, all_tags(formulae))
     rejected = list(rejected or [])
     wanted = set(options.formulae)
+    unlisted = _unlisted(formulae, wanted)
     candidates: dict[str, _Candidate] = {}
     versions: dict[str, _Version] = {}
     for formula in formulae:
@@ -156,7 +157,7 @@ def make_plan(
         except UnsafeInputError as exc:
             rejected.append(Rejected(formula=formula.name[:128], reason=exc.message))
     if wanted:
-        missing = sorted(wanted - {c.formula for c in candidates.values()})
+        missing = sorted(wanted - unlisted - {c.formula for c in candidates.values()})
         for name in missing:
             log.warning("requested formula has no bottle for the platforms", extra={"formula": name})
     else:
@@ -226,6 +227,16 @@ def _select(
             fingerprint = bottle_set_fingerprint(stable.files)
             entry = versions[key] = _Version(formula.name, image, index_tag, pkg, stable.rebuild, fingerprint)
         entry.bottles.update(selected)
+
+
+def _unlisted(formulae: list[Formula], wanted: set[str]) -> set[str]:
+    """Requested formulae the API does not list (reported); ConfigError when it lists none of them."""
+    unlisted = wanted - {formula.name for formula in formulae}
+    if unlisted and unlisted == wanted:
+        raise ConfigError(f"none of the requested formulae is listed by the API: {', '.join(sorted(unlisted))}")
+    if unlisted:
+        log.warning("requested formulae not listed by the API", extra={"formulae": ", ".join(sorted(unlisted))})
+    return unlisted
 
 
 def _check_sanity_floor(state: StateFile, candidates: dict[str, _Candidate], max_missing_share: float) -> None:

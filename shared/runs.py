@@ -1,8 +1,12 @@
 """Run artefacts under `runs/<run_id>/`: the plan, the shards handed to workers, their results, the summary.
 
-Workers receive only a pointer (the shard key). Completion is tracked with one `done/` marker per shard;
-the worker that sees every marker claims `summary.json` with a create-if-absent write, so exactly one
-of them finishes the run even if two finish at the same moment.
+Workers receive only a pointer (the shard key). `run.json` is written last by the orchestrator, create-if-
+absent, so a repeated trigger finds the run whole; each shard piece gets a `dispatched/` marker only after
+its worker was started, so a trigger redelivered after a failed dispatch starts what was not started. A
+worker claims its piece under `claims/` before working, so a pointer delivered twice is worked once.
+Completion is tracked with one `done/` marker per shard; the worker that sees every marker claims
+`summary.json` with a create-if-absent write, so exactly one of them finishes the run even if two finish
+at the same moment. Every write goes through the conditional-write protocol (shared.storage.documents).
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from shared.errors import PreconditionFailed, StateError
+from shared.errors import PointerError, PreconditionFailed, StateError, UnsafeInputError
+from shared.lock import RunLock
 from shared.models import Plan, PlannedBottle, PlannedManifest, RunSummary
 from shared.naming import run_key
 from shared.publish import StagedApi
 from shared.storage import Storage
+from shared.storage.documents import read_document, write_document
 
 Route = Literal["lambda", "ecs", "none"]
 
@@ -40,6 +46,7 @@ class RunInfo(BaseModel):
     prune: bool = False  # retention after this run if it is complete (the trigger's choice, else the setting)
     api: StagedApi = Field(default_factory=StagedApi)  # published by the worker that finishes the run
     started_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    shard_keys: list[str] = Field(default_factory=list)  # the first piece of each shard, to dispatch
 
 
 class Shard(BaseModel):
@@ -112,20 +119,31 @@ class RunDocuments:
     def _key(self, name: str) -> str:
         return run_key(self.run_id, name)
 
-    def exists(self) -> bool:
-        return self.storage.read(self._key("run.json")) is not None
+    def _write(self, name: str, data: bytes, *, if_absent: bool = False) -> str:
+        return write_document(self.storage, self._key(name), data, if_absent=if_absent)
 
-    def claim(self, info: RunInfo, plan: Plan) -> bool:
-        """Record the run; False if it was already recorded (a duplicate delivery of the trigger)."""
+    def _exists(self, name: str) -> bool:
+        return read_document(self.storage, self._key(name)) is not None
+
+    def exists(self) -> bool:
+        return self._exists("run.json")
+
+    def finished(self) -> bool:
+        return self._exists("summary.json")
+
+    def write_plan(self, plan: Plan) -> None:
+        self._write("plan.json", plan.model_dump_json().encode())
+
+    def claim(self, info: RunInfo) -> bool:
+        """Record the run, after its plan and shards; False if a duplicate delivery recorded it first."""
         try:
-            self.storage.write(self._key("run.json"), info.model_dump_json().encode(), if_absent=True)
+            self._write("run.json", info.model_dump_json().encode(), if_absent=True)
         except PreconditionFailed:
             return False
-        self.storage.write(self._key("plan.json"), plan.model_dump_json().encode())
         return True
 
     def info(self) -> RunInfo:
-        document = self.storage.read(self._key("run.json"))
+        document = read_document(self.storage, self._key("run.json"))
         if document is None:
             raise StateError(f"run {self.run_id} has no run.json")
         return RunInfo.model_validate_json(document.data)
@@ -149,25 +167,52 @@ class RunDocuments:
 
     def write_shard(self, shard: Shard) -> str:
         key = self._key(f"{shard.name}-p{shard.piece}.json")
-        self.storage.write(key, shard.model_dump_json().encode())
+        write_document(self.storage, key, shard.model_dump_json().encode())
         return key
 
     def read_shard(self, key: str) -> Shard:
-        if not key.startswith(self.prefix):
-            raise StateError(f"shard key {key!r} does not belong to run {self.run_id}")
-        document = self.storage.read(key)
+        """The shard a worker pointer names; PointerError if it is not this run's or does not exist."""
+        try:
+            valid = key.startswith(self.prefix) and run_key(self.run_id, key.removeprefix(self.prefix)) == key
+        except UnsafeInputError:
+            valid = False
+        if not valid:
+            raise PointerError(f"shard key {key!r} does not belong to run {self.run_id}")
+        document = read_document(self.storage, key)
         if document is None:
-            raise StateError(f"shard {key} does not exist")
-        return Shard.model_validate_json(document.data)
+            raise PointerError(f"shard {key} does not exist")
+        shard = Shard.model_validate_json(document.data)
+        if shard.run_id != self.run_id:
+            raise PointerError(f"shard {key} belongs to run {shard.run_id}, not {self.run_id}")
+        return shard
+
+    def mark_dispatched(self, key: str) -> None:
+        """Record that a worker was started on this piece (only after the invoke or run_task succeeded)."""
+        self._write(f"dispatched/{key.removeprefix(self.prefix)}", b"{}")
+
+    def is_dispatched(self, key: str) -> bool:
+        return self._exists(f"dispatched/{key.removeprefix(self.prefix)}")
+
+    def continuation_not_started(self, shard: Shard) -> str | None:
+        """The key of the next piece of this shard, if it was written but no worker was started on it."""
+        key = self._key(f"{shard.name}-p{shard.piece + 1}.json")
+        if read_document(self.storage, key) is None or self.is_dispatched(key):
+            return None
+        return key
+
+    def piece_claim(self, shard: Shard, *, worker: str, ttl_s: int) -> RunLock:
+        """The lease a worker takes on one piece of a shard before working on it."""
+        key = self._key(f"claims/{shard.name}-p{shard.piece}.json")
+        return RunLock(self.storage, owner=worker, run_id=self.run_id, ttl_s=ttl_s, key=key)
 
     def has_result(self, shard: Shard) -> bool:
-        return self.storage.read(self._key(f"results/{shard.name}-p{shard.piece}.json")) is not None
+        return self._exists(f"results/{shard.name}-p{shard.piece}.json")
 
     def write_result(self, shard: Shard, summary: RunSummary) -> None:
-        self.storage.write(self._key(f"results/{shard.name}-p{shard.piece}.json"), summary.model_dump_json().encode())
+        self._write(f"results/{shard.name}-p{shard.piece}.json", summary.model_dump_json().encode())
 
     def mark_done(self, shard: Shard) -> None:
-        self.storage.write(self._key(f"done/{shard.name}.json"), b"{}")
+        self._write(f"done/{shard.name}.json", b"{}")
 
     def all_done(self, shards: int) -> bool:
         done = {info.key for info in self.storage.list(self.prefix + "done/")}
@@ -175,13 +220,13 @@ class RunDocuments:
 
     def results(self) -> list[RunSummary]:
         return [
-            RunSummary.model_validate_json(self.storage.read(info.key).data)  # type: ignore[union-attr]
+            RunSummary.model_validate_json(read_document(self.storage, info.key).data)  # type: ignore[union-attr]
             for info in self.storage.list(self.prefix + "results/")
         ]
 
     def claim_summary(self, summary: RunSummary) -> bool:
         try:
-            self.storage.write(self._key("summary.json"), summary.model_dump_json().encode(), if_absent=True)
+            self._write("summary.json", summary.model_dump_json().encode(), if_absent=True)
         except PreconditionFailed:
             return False
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import boto3
 
@@ -12,9 +13,10 @@ from shared.notify import Notifier
 ECS_LOG_GROUP = "/aws/ecs/homebrew-sync"
 
 
-def make_notifier(settings: Settings) -> Notifier:
+def make_notifier(settings: Settings, metrics_sink: Callable[[dict[str, float]], None] | None = None) -> Notifier:
+    """`metrics_sink` counts what silently degrades the notifications (an unreadable Slack secret)."""
     sns = boto3.client("sns") if settings.enable_notifications and settings.sns_topic_arn else None
-    return Notifier(settings, sns_client=sns)
+    return Notifier(settings, sns_client=sns, metrics_sink=metrics_sink)
 
 
 def log_location() -> str:

@@ -22,6 +22,7 @@ from shared.errors import PreconditionFailed, StateError, StorageError, UnsafeIn
 from shared.models import STATE_SCHEMA_VERSION, BottleRecord, StateFile
 from shared.naming import STATE_BACKUP_KEY, STATE_KEY, is_date_dir, validate_filename, validate_sha256
 from shared.storage import Document, Storage
+from shared.storage.documents import read_document, write_document
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +109,13 @@ class StateStore:
         self.sleep = sleep
 
     def load(self) -> StateFile:
-        document = self.storage.read(STATE_KEY)
+        document = read_document(self.storage, STATE_KEY)
         return StateFile() if document is None else parse_state(document.data)
 
     def commit(self, update: Callable[[StateFile], None]) -> StateFile:
         """Read, apply `update`, write with If-Match; on a lost race re-read and re-apply (bounded)."""
         for attempt in range(CAS_ATTEMPTS):
-            document = self.storage.read(STATE_KEY)
+            document = read_document(self.storage, STATE_KEY)
             state = StateFile() if document is None else parse_state(document.data)
             update(state)
             state.updated_at = datetime.now(UTC)
@@ -127,24 +128,28 @@ class StateStore:
         raise StorageError(f"could not update {STATE_KEY} after {CAS_ATTEMPTS} attempts (too much contention)")
 
     def replace(self, state: StateFile) -> None:
-        """Overwrite the state (used by `verify --rebuild-state`), keeping what was there before."""
+        """Replace the state (used by `verify --rebuild-state`), keeping what was there before.
+
+        The write is compare-and-swap against the version read here: if a run changed the state meanwhile,
+        PreconditionFailed says so and nothing is overwritten.
+        """
         state.updated_at = datetime.now(UTC)
-        current = self.storage.read(STATE_KEY)
+        current = read_document(self.storage, STATE_KEY)
         if current is not None:
             try:
                 parse_state(current.data)
             except StateError:
-                self.storage.write(STATE_CORRUPT_KEY, current.data)  # kept for inspection, never parsed
-                self.storage.write(STATE_KEY, dump_state(state))
+                write_document(self.storage, STATE_CORRUPT_KEY, current.data)  # kept for inspection, never parsed
+                write_document(self.storage, STATE_KEY, dump_state(state), if_match=current.etag)
                 return
-        self._write(state, current, conditional=False)
+        self._write(state, current)
 
-    def _write(self, state: StateFile, current: Document | None, *, conditional: bool = True) -> None:
-        """Write the state; `current` (already validated) becomes the backup first."""
+    def _write(self, state: StateFile, current: Document | None) -> None:
+        """Write the state with compare-and-swap; `current` (already validated) becomes the backup first."""
         data = dump_state(state)
         if current is None:
-            self.storage.write(STATE_KEY, data, if_absent=conditional)
+            write_document(self.storage, STATE_KEY, data, if_absent=True)
             return
-        if not getattr(self.storage, "keeps_versions", False):
-            self.storage.write(STATE_BACKUP_KEY, current.data)
-        self.storage.write(STATE_KEY, data, if_match=current.etag if conditional else None)
+        if not getattr(self.storage, "keeps_versions", False):  # a versioned bucket keeps it itself
+            write_document(self.storage, STATE_BACKUP_KEY, current.data)
+        write_document(self.storage, STATE_KEY, data, if_match=current.etag)

@@ -1,7 +1,8 @@
 """Moving one bottle: registry blob -> sha256/size check -> storage, with retries and stop handling.
 
 Memory stays bounded whatever the bottle size: bytes flow through in chunks of at most 1 MiB and the
-storage decides how much to buffer (nothing locally, one part for S3).
+storage decides how much to buffer (nothing locally, one part for S3). An abort shuts the sockets of
+transfers in flight down (a blocked read returns at once) and cuts retry waits short.
 """
 
 from __future__ import annotations
@@ -50,17 +51,30 @@ class Transfer:
         self._lock = threading.Lock()
 
     def abort_all(self) -> None:
-        """Abandon every transfer in flight (their partial bytes are discarded, never stored)."""
+        """Abandon every transfer in flight (their partial bytes are discarded, never stored).
+
+        Closing a response does not interrupt a read blocked on a stalled socket; shutting the socket
+        down (urllib3 2.3+ `HTTPResponse.shutdown`) does, so a stop never waits for the read timeout. The
+        reading thread closes the response itself (closing it here would race with that read).
+        """
         self.abort.set()
         with self._lock:
             for response in list(self._active):
-                with contextlib.suppress(Exception):
-                    response.raw.close()
+                try:
+                    response.raw.shutdown()
+                except Exception:  # not connected any more (or no socket to shut down): close instead
+                    with contextlib.suppress(Exception):
+                        response.raw.close()
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait before a retry; a stop ends the wait and the transfer."""
+        if self.abort.wait(seconds):
+            raise TransferAborted("run stopping")
 
     def fetch(self, bottle: PlannedBottle) -> int:
         """Download, verify and store one bottle; return its size. Raises a SyncError on failure."""
         url = blob_url(self.settings.registry_url, bottle.image, bottle.sha256)
-        retry = RetryState(self.http.policy, self.http.sleep)
+        retry = RetryState(self.http.policy, self._sleep)
         integrity_retries = INTEGRITY_RETRIES
         while True:
             if self.abort.is_set():
@@ -70,6 +84,8 @@ class Transfer:
             except TransferAborted:
                 raise
             except IntegrityError as exc:
+                if self.abort.is_set():  # a connection cut by abort_all reads as a short body
+                    raise TransferAborted("run stopping", file=bottle.file) from None
                 if integrity_retries == 0:
                     raise
                 integrity_retries -= 1
@@ -80,6 +96,10 @@ class Transfer:
                 if self.abort.is_set():
                     raise TransferAborted("run stopping", file=bottle.file) from None
                 retry.wait(f"{bottle.file}: {type(exc).__name__} while reading the body")
+            except Exception:
+                if self.abort.is_set():  # whatever a connection cut under a read raised, the run is stopping
+                    raise TransferAborted("run stopping", file=bottle.file) from None
+                raise
 
     def _attempt(self, url: str, bottle: PlannedBottle, retry: RetryState) -> int:
         response = self.http.get_blob(url, retry=retry, what=bottle.file)
@@ -111,6 +131,8 @@ class Transfer:
                 raise TransferAborted("run stopping", file=file)
             chunk = response.raw.read1(CHUNK, decode_content=False)
             if not chunk:
+                if self.abort.is_set():  # the socket was shut down under a blocked read
+                    raise TransferAborted("run stopping", file=file)
                 return
             received += len(chunk)
             if self.on_bytes is not None:

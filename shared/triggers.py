@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from shared.errors import ConfigError, UnsafeInputError
 from shared.naming import validate_name
@@ -25,9 +25,9 @@ class RunOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    dry_run: bool = False
-    force: bool = False
-    prune: bool | None = None  # retention after a complete sync; None: the deployment's setting
+    dry_run: StrictBool = False  # only JSON true/false: "yes" or 1 is a typo, not a decision
+    force: StrictBool = False
+    prune: StrictBool | None = None  # retention after a complete sync; None: the deployment's setting
     platforms: list[str] | None = None
     formulae: list[str] | None = None
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from shared.errors import IntegrityError, StorageError
+from shared.errors import IntegrityError, PreconditionFailed, StateError, StorageError
 from shared.models import BottleRecord, ManifestRecord, StateFile
 from shared.naming import is_date_dir
 from shared.state import StateStore, parse_bottle_filename
@@ -116,6 +116,12 @@ def rebuild_state(storage: Storage, *, concurrency: int = 8) -> VerifyReport:
         state.bottles[file] = BottleRecord(
             sha256=digest, size=info.size, key=info.key, formula=formula, tag=tag, downloaded_at=day
         )
-    StateStore(storage).replace(state)
+    try:
+        StateStore(storage).replace(state)
+    except PreconditionFailed:
+        raise StateError(
+            "bottles_hash.json changed while the state was being rebuilt (a sync recorded bottles); "
+            "nothing was overwritten: run verify --rebuild-state again"
+        ) from None
     log.info("state rebuilt", extra={"bottles": len(state.bottles)})
     return VerifyReport(checked=len(infos), ok=len(infos), rebuilt=True, recorded=len(state.bottles))

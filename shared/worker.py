@@ -1,8 +1,9 @@
 """One worker's job, the same in the sync Lambda and the ECS task: run a shard, record, hand on, finish.
 
-A worker that must stop early (Lambda time budget) writes what is left as the next piece of its shard and
-returns its key, so the caller can start a continuation. The worker that completes the last shard writes
-`summary.json`, sends the final notification and metrics, and releases the run lock.
+A worker first claims its piece of the shard (a lease under `claims/`), so a pointer delivered twice at
+the same time is worked once. A worker that must stop early (Lambda time budget) writes what is left as
+the next piece of its shard and starts a continuation on it. The worker that completes the last shard
+writes `summary.json`, sends the final notification and metrics, and releases the run lock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from datetime import UTC, datetime
 
 from shared.config import Settings
 from shared.engine import Engine, finish_api, merge_summary, piece_summary
-from shared.lock import RunLock
+from shared.errors import LockHeldError, PointerError, UnsafeInputError
+from shared.lock import RunLock, default_owner
 from shared.models import RunSummary
 from shared.notify import Notifier, RunContext, success_message
 from shared.observability import run_metrics
@@ -74,18 +76,38 @@ def run_worker(
     can_continue: bool,
     should_stop: Callable[[], bool] = lambda: False,
     on_progress: Callable[[ProgressEvent], None] | None = None,
+    start_continuation: Callable[[str], None] | None = None,
+    worker_id: str | None = None,
 ) -> WorkerReport:
+    """Run one piece of a shard; a bad pointer (foreign run, missing shard) raises PointerError.
+
+    `worker_id` names this delivery (the Lambda request id, which Lambda keeps when it retries an event);
+    `start_continuation` starts a worker on the rest when the time budget runs out.
+    """
     engine = Engine.from_settings(settings)
-    docs = RunDocuments(engine.storage, run_id)
+    try:
+        docs = RunDocuments(engine.storage, run_id)
+    except UnsafeInputError:
+        raise PointerError(f"invalid run id {run_id!r}") from None
     shard = docs.read_shard(shard_key)
-    if docs.has_result(shard):  # async invocations may be delivered twice
-        log.info("shard piece already done; ignoring a repeated delivery", extra={"key": shard_key})
-        return WorkerReport(
+    claim = docs.piece_claim(shard, worker=worker_id or default_owner(), ttl_s=settings.lock_ttl_s)
+    if docs.has_result(shard) or not _claimed(claim):  # async invocations may be delivered twice
+        log.info("shard piece taken or done already; ignoring a repeated delivery", extra={"key": shard_key})
+        report = WorkerReport(
             run_id=run_id, shard=shard.shard, piece=shard.piece, downloaded=0, failed=0, not_started=0, duplicate=True
         )
+        report.continuation_key = docs.continuation_not_started(shard)  # an earlier start of it failed
+        if report.continuation_key and start_continuation is not None:
+            _start(docs, start_continuation, report.continuation_key)
+        return report
     lock = run_lock(engine, run_id)
     if not lock.adopt():
         log.warning("run lock not held by this run; continuing (state writes are compare-and-swap)")
+
+    def heartbeat() -> None:
+        lock.refresh()
+        claim.refresh()
+
     started = time.monotonic()
     engine.registry.seed(docs.read_indexes(shard.indexes_key))
     outcome = engine.execute(
@@ -95,7 +117,7 @@ def run_worker(
         writer=f"{shard.name}-p{shard.piece}",
         should_stop=should_stop,
         on_progress=on_progress,
-        heartbeat=lock.refresh,
+        heartbeat=heartbeat,
     )
     piece = piece_summary(run_id, outcome)
     piece.duration_s = round(time.monotonic() - started, 3)
@@ -124,12 +146,28 @@ def run_worker(
         log.info(
             "handing the rest to a continuation", extra={"remaining": len(rest.bottles), "key": report.continuation_key}
         )
+        if start_continuation is not None:
+            _start(docs, start_continuation, report.continuation_key)
         return report
     docs.write_result(shard, piece)
     docs.mark_done(shard)
     if docs.all_done(shard.shards):
         report.finished_run = finish_run(engine, docs, lock, notifier=notifier, metrics_sink=metrics_sink, logs=logs)
     return report
+
+
+def _claimed(claim: RunLock) -> bool:
+    try:
+        claim.acquire()
+    except LockHeldError:
+        return False
+    return True
+
+
+def _start(docs: RunDocuments, start: Callable[[str], None], key: str) -> None:
+    """Start a worker on `key` and record that it was started (a failed start raises, for a retry)."""
+    start(key)
+    docs.mark_dispatched(key)
 
 
 def finish_run(

@@ -58,3 +58,11 @@ def moto_server():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _quick_storage_retries(monkeypatch):
+    """Transient storage errors are retried with backoff; tests need not wait for it."""
+    from shared.storage import documents
+
+    monkeypatch.setattr(documents, "RETRY", documents.StorageRetry(attempts=4, base_s=0.001, max_s=0.005))

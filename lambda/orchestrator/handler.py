@@ -1,7 +1,9 @@
 """Orchestrator Lambda: trigger -> run lock -> state + external hashes -> API -> plan -> route -> dispatch.
 
 Started weekly by EventBridge, by the manual EventBridge event, or by `aws lambda invoke` with
-`{"source": "manual", ...}`. An invalid event returns a clear error and starts nothing.
+`{"source": "manual", ...}`. An invalid event returns a clear error and starts nothing. A failed run is
+returned as `{"status": "failed", "error": ...}`, unless running the event again may help (upstream or
+storage trouble, a failed dispatch): then it raises, for Lambda's and EventBridge's retries.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 
 from shared.config import load_settings
 from shared.dispatch import make_dispatcher
-from shared.errors import ConfigError
+from shared.errors import ConfigError, SyncError, retry_may_help
 from shared.observability import emit_emf, logger, metrics, route_engine_logs, tracer
 from shared.orchestrator import orchestrate
 from shared.runtime import log_location, make_notifier
@@ -30,11 +32,21 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"status": "rejected", "error": str(exc)}
     logger.set_correlation_id(trigger.run_id)
     logger.info("trigger accepted", extra={"run_id": trigger.run_id, "kind": trigger.kind})
-    return orchestrate(
-        settings,
-        trigger,
-        dispatcher=make_dispatcher(settings),
-        notifier=make_notifier(settings),
-        metrics_sink=lambda values: emit_emf(values, settings.environment),
-        logs=log_location(),
-    )
+
+    def sink(values: dict[str, float]) -> None:
+        emit_emf(values, settings.environment)
+
+    try:
+        return orchestrate(
+            settings,
+            trigger,
+            dispatcher=make_dispatcher(settings),
+            notifier=make_notifier(settings, sink),
+            metrics_sink=sink,
+            logs=log_location(),
+        )
+    except SyncError as exc:
+        if retry_may_help(exc):
+            raise
+        logger.error("run failed", extra={"run_id": trigger.run_id, "error": str(exc)})
+        return {"status": "failed", "run_id": trigger.run_id, "error": str(exc)}

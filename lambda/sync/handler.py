@@ -1,6 +1,8 @@
 """Sync Lambda: run one shard of a run; before time runs out, hand the rest to a continuation of itself.
 
-Payload: `{"run_id": "...", "shard_key": "runs/<run_id>/shard-000-p0.json"}` (pointers only).
+Payload: `{"run_id": "...", "shard_key": "runs/<run_id>/shard-000-p0.json"}` (pointers only). A pointer that
+names no shard of that run is rejected (returned, not raised: retrying it cannot help); so is any failure
+that a retry cannot mend. Storage or upstream trouble raises, for Lambda's retries.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.config import load_settings
 from shared.dispatch import make_dispatcher
-from shared.errors import ConfigError
+from shared.errors import ConfigError, PointerError, SyncError, retry_may_help
 from shared.observability import emit_emf, logger, metrics, route_engine_logs, tracer
 from shared.runtime import log_location, make_notifier
 from shared.worker import run_worker
@@ -37,18 +39,31 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"status": "rejected", "error": str(exc)}
     logger.set_correlation_id(pointer.run_id)
     margin_ms = settings.lambda_time_margin_s * 1000
-    report = run_worker(
-        settings,
-        pointer.run_id,
-        pointer.shard_key,
-        notifier=make_notifier(settings),
-        metrics_sink=lambda values: emit_emf(values, settings.environment),
-        logs=log_location(),
-        can_continue=True,
-        should_stop=lambda: context.get_remaining_time_in_millis() < margin_ms,
-    )
-    if report.continuation_key:
-        make_dispatcher(settings).invoke_worker(
-            pointer.run_id, report.continuation_key, function=context.invoked_function_arn
+
+    def sink(values: dict[str, float]) -> None:
+        emit_emf(values, settings.environment)
+
+    try:
+        report = run_worker(
+            settings,
+            pointer.run_id,
+            pointer.shard_key,
+            notifier=make_notifier(settings, sink),
+            metrics_sink=sink,
+            logs=log_location(),
+            can_continue=True,
+            should_stop=lambda: context.get_remaining_time_in_millis() < margin_ms,
+            start_continuation=lambda key: make_dispatcher(settings).invoke_worker(
+                pointer.run_id, key, function=context.invoked_function_arn
+            ),
+            worker_id=context.aws_request_id,
         )
+    except PointerError as exc:
+        logger.error("rejected worker event", extra={"error": str(exc)})
+        return {"status": "rejected", "error": str(exc)}
+    except SyncError as exc:
+        if retry_may_help(exc):
+            raise
+        logger.error("shard failed", extra={"run_id": pointer.run_id, "error": str(exc)})
+        return {"status": "failed", "run_id": pointer.run_id, "error": str(exc)}
     return {"status": "ok", **report.as_dict()}

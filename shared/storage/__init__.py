@@ -7,17 +7,22 @@ Bottle objects become visible only after their bytes matched the expected sha256
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from shared.errors import ConfigError, IntegrityError, StorageError
+from shared.errors import ConfigError, IntegrityError, StorageError, UnsafeInputError
+from shared.naming import validate_key
 
 if TYPE_CHECKING:
     from shared.config import Settings
 
 CHUNK = 1 << 20
 BOTTLE_CONTENT_TYPE = "application/gzip"
+# S3 bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens, starting and ending alphanumeric.
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -119,18 +124,48 @@ def check_stored(storage: Storage, key: str, *, sha256: str, size: int | None) -
     return info.size
 
 
+def check_prefix(prefix: str) -> str:
+    """A key prefix inside the bucket obeys the key rules (no `..`, no empty or hidden segments)."""
+    prefix = prefix.strip("/")
+    if prefix:
+        try:
+            validate_key(prefix)
+        except UnsafeInputError:
+            raise ConfigError(
+                f"unsafe S3 prefix {prefix!r}: use letters, digits and '@+._-' in segments separated by '/', "
+                "without '..' or empty segments"
+            ) from None
+        if any(part.startswith(".") for part in prefix.split("/")):
+            raise ConfigError(f"unsafe S3 prefix {prefix!r}: no segment may start with '.'")
+    return prefix
+
+
+def parse_s3_destination(destination: str) -> tuple[str, str]:
+    """(bucket, prefix) of `s3://bucket[/prefix]`, both checked; ConfigError says what is wrong."""
+    bucket, _, prefix = destination.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise ConfigError(f"no bucket in {destination!r}")
+    if not _BUCKET_RE.fullmatch(bucket) or ".." in bucket:
+        raise ConfigError(
+            f"invalid S3 bucket name {bucket!r}: 3-63 lowercase letters, digits, '.' and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return bucket, check_prefix(prefix)
+
+
 def open_storage(settings: Settings) -> Storage:
     """The storage named by the settings' destination (`s3://bucket/prefix` or a folder)."""
     destination = settings.destination
     if destination.startswith("s3://"):
         from shared.storage.s3 import S3Storage
 
-        bucket, _, prefix = destination[5:].partition("/")
-        if not bucket:
-            raise ConfigError(f"no bucket in {destination!r}")
-        return S3Storage.from_settings(settings, bucket, prefix.strip("/"))
+        bucket, prefix = parse_s3_destination(destination)
+        return S3Storage.from_settings(settings, bucket, prefix)
     if "://" in destination:
         raise ConfigError(f"unsupported destination {destination!r}: use a folder or s3://bucket/prefix")
+    existing = next((p for p in (Path(destination), *Path(destination).absolute().parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(f"destination {destination!r} is not a folder ({existing} is a file)")
     from shared.storage.local import LocalStorage
 
     return LocalStorage(destination)

@@ -3,26 +3,31 @@
 Create-if-absent links the finished temp file into place (the link fails if the name exists). A write or
 delete conditional on the current content's digest (the local ETag) holds an exclusive `flock` on a sibling
 `.<name>.lock` file while it compares and renames; the kernel releases it when its holder dies, so a killed
-process never leaves a lock to wait out, and a slow writer is never taken for a dead one.
+process never leaves a lock to wait out, and a slow writer is never taken for a dead one. Temp files name
+the process that wrote them, so what a killed process left behind is removed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import hashlib
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from shared.errors import PreconditionFailed, StorageError
+from shared.liveness import pid_is_gone
 from shared.naming import validate_key
 from shared.storage import BOTTLE_CONTENT_TYPE, CHUNK, DigestCheck, Document, ObjectInfo
+from shared.storage.errors import os_error, os_errors
 
 LOCK_WAIT_S = 10.0
+STALE_PART_S = 3600.0  # a live transfer touches its temp file far more often (read timeouts are shorter)
+_PART_RE = re.compile(r"^\..+\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.part$")
 
 
 class LocalStorage:
@@ -35,6 +40,9 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         return self.root / validate_key(key)
 
+    def _where(self, key: str) -> str:
+        return str(self.root / key)
+
     # --- small documents -------------------------------------------------------------------------------
 
     def read(self, key: str) -> Document | None:
@@ -43,7 +51,7 @@ class LocalStorage:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StorageError(f"cannot read {key}: {exc.strerror}") from exc
+            raise os_error(exc, "read", self._where(key)) from exc
         return Document(data, _etag(data))
 
     def write(self, key: str, data: bytes, *, if_match: str | None = None, if_absent: bool = False) -> str:
@@ -68,7 +76,7 @@ class LocalStorage:
                 current = self.read(key)
                 if current is None or current.etag != if_match:
                     raise PreconditionFailed(f"{key} changed since it was read")
-            with contextlib.suppress(FileNotFoundError):
+            with os_errors("delete", self._where(key)), contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 _fsync_dir(path.parent)
         self._prune_empty_dirs(path.parent)
@@ -86,8 +94,9 @@ class LocalStorage:
     def _locked(self, path: Path) -> Iterator[None]:
         """Hold an exclusive flock on `.<name>.lock` (kept, never deleted: deleting a lock file races)."""
         lock = path.with_name(f".{path.name}.lock")
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        with os_errors("create", str(lock.parent)):
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         try:
             deadline = time.monotonic() + LOCK_WAIT_S
             while True:
@@ -131,11 +140,9 @@ class LocalStorage:
     def _atomic_write(self, path: Path, chunks: Iterable[bytes], *, exclusive: bool = False) -> None:
         """Write to a hidden temp file beside `path`, fsync, rename (or, `exclusive`, link: FileExistsError
         if `path` exists); nothing is left behind on failure."""
-        try:
+        with os_errors("create", str(path.parent), file=path.name):
             path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(f"cannot create {path.parent}: {exc.strerror}") from exc
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
         try:
             with open(tmp, "wb") as handle:
                 for chunk in chunks:
@@ -154,8 +161,7 @@ class LocalStorage:
             if isinstance(exc, FileExistsError):
                 raise
             if isinstance(exc, OSError):
-                reason = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror
-                raise StorageError(f"cannot write {path.name}: {reason}", file=path.name) from exc
+                raise os_error(exc, "write", path.name, file=path.name) from exc
             raise
 
     # --- listing ---------------------------------------------------------------------------------------
@@ -165,9 +171,15 @@ class LocalStorage:
             return ObjectInfo(key, self._path(key).stat().st_size)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise os_error(exc, "stat", self._where(key)) from exc
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        for directory, dirs, files in os.walk(self.root):
+        def unreadable(exc: OSError) -> None:
+            if not isinstance(exc, FileNotFoundError) or Path(exc.filename or "") != self.root:
+                raise os_error(exc, "list", str(exc.filename or self.root)) from exc
+
+        for directory, dirs, files in os.walk(self.root, onerror=unreadable):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if name.startswith("."):
@@ -175,7 +187,9 @@ class LocalStorage:
                 full = Path(directory, name)
                 key = full.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
-                    yield ObjectInfo(key, full.stat().st_size)
+                    with os_errors("stat", str(full)):
+                        size = full.stat().st_size
+                    yield ObjectInfo(key, size)
 
     def iter_bytes(self, key: str) -> Iterator[bytes]:
         try:
@@ -184,6 +198,32 @@ class LocalStorage:
                     yield chunk
         except FileNotFoundError as exc:
             raise StorageError(f"{key} does not exist") from exc
+        except OSError as exc:
+            raise os_error(exc, "read", self._where(key)) from exc
+
+
+def remove_dead_parts(root: str | os.PathLike[str]) -> int:
+    """Delete the temp files of transfers whose process is gone (kill -9) or that stopped long ago.
+
+    Run at the start of a local run, under the run lock; returns how many files were removed.
+    """
+    removed = 0
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            match = _PART_RE.fullmatch(name)
+            if match is None:
+                continue
+            part = Path(directory, name)
+            try:
+                stale = time.time() - part.stat().st_mtime > STALE_PART_S
+                if stale or (match["pid"] is not None and pid_is_gone(int(match["pid"]))):
+                    part.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise os_error(exc, "remove", str(part)) from exc
+    return removed
 
 
 def _etag(data: bytes) -> str:

@@ -17,36 +17,34 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.errors import IntegrityError, PreconditionFailed, StorageError
+from shared.errors import ConfigError, IntegrityError
 from shared.naming import validate_key
 from shared.storage import BOTTLE_CONTENT_TYPE, DigestCheck, Document, ObjectInfo
+from shared.storage.errors import MISSING_CODES, client_error_code, s3_error, s3_errors
 
 if TYPE_CHECKING:
     from shared.config import Settings
 
 SHA256_METADATA = "sha256"
-_PRECONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
-_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+S3_MAX_ATTEMPTS = 8  # botocore's own retries of one request (throttling, 5xx, timeouts)
 
 
 def s3_client(settings: Settings) -> Any:
     """boto3 S3 client with the configured retry mode and a pool as large as the transfer concurrency."""
     config = Config(
-        retries={"mode": settings.s3_retry_mode, "max_attempts": 8},
+        retries={"mode": settings.s3_retry_mode, "max_attempts": S3_MAX_ATTEMPTS},
         max_pool_connections=settings.concurrency * 2 + 8,
         connect_timeout=settings.connect_timeout_s,
         read_timeout=max(settings.read_timeout_s, 60),
     )
-    return boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
+    try:
+        return boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
+    except (BotoCoreError, ValueError) as exc:
+        raise ConfigError(f"cannot set up the S3 client: {' '.join(str(exc).split())}") from None
 
 
 def _b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
-
-
-def _code(exc: ClientError) -> str:
-    error = exc.response.get("Error", {})
-    return str(error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
 
 
 class S3Storage:
@@ -66,6 +64,9 @@ class S3Storage:
     def _key(self, key: str) -> str:
         return self.prefix + validate_key(key)
 
+    def _where(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
     # --- small documents -------------------------------------------------------------------------------
 
     def read(self, key: str) -> Document | None:
@@ -73,9 +74,11 @@ class S3Storage:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             return Document(response["Body"].read(), response["ETag"])
         except ClientError as exc:
-            if _code(exc) in _MISSING_CODES:
+            if client_error_code(exc) in MISSING_CODES:
                 return None
-            raise StorageError(f"cannot read s3://{self.bucket}/{self._key(key)}: {_code(exc)}") from exc
+            raise s3_error(exc, "read", self._where(key)) from exc
+        except BotoCoreError as exc:
+            raise s3_error(exc, "read", self._where(key)) from exc
 
     def write(self, key: str, data: bytes, *, if_match: str | None = None, if_absent: bool = False) -> str:
         extra: dict[str, str] = {}
@@ -83,7 +86,7 @@ class S3Storage:
             extra["IfMatch"] = if_match
         if if_absent:
             extra["IfNoneMatch"] = "*"
-        try:
+        with s3_errors("write", self._where(key)):
             response = self.client.put_object(
                 Bucket=self.bucket,
                 Key=self._key(key),
@@ -92,10 +95,6 @@ class S3Storage:
                 ChecksumSHA256=_b64(hashlib.sha256(data).hexdigest()),
                 **extra,
             )
-        except ClientError as exc:
-            if _code(exc) in _PRECONDITION_CODES:
-                raise PreconditionFailed(f"{key}: {_code(exc)}") from exc
-            raise StorageError(f"cannot write s3://{self.bucket}/{self._key(key)}: {_code(exc)}") from exc
         return str(response["ETag"])
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
@@ -103,10 +102,10 @@ class S3Storage:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key), **extra)
         except ClientError as exc:
-            if _code(exc) in _PRECONDITION_CODES:
-                raise PreconditionFailed(f"{key}: {_code(exc)}") from exc
-            if _code(exc) not in _MISSING_CODES:
-                raise StorageError(f"cannot delete {key}: {_code(exc)}") from exc
+            if client_error_code(exc) not in MISSING_CODES:
+                raise s3_error(exc, "delete", self._where(key)) from exc
+        except BotoCoreError as exc:
+            raise s3_error(exc, "delete", self._where(key)) from exc
 
     # --- bottles ---------------------------------------------------------------------------------------
 
@@ -139,12 +138,8 @@ class S3Storage:
                 Metadata={SHA256_METADATA: sha256},
                 ContentType=content_type,
             )
-        except ClientError as exc:
-            if _code(exc) in {"BadDigest", "InvalidDigest", "XAmzContentChecksumMismatch"}:
-                raise IntegrityError(f"S3 refused the bytes: {_code(exc)}", file=check.what) from exc
-            raise StorageError(f"cannot store {full_key}: {_code(exc)}", file=check.what) from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"cannot store {full_key}: {exc}", file=check.what) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise s3_error(exc, "store", f"s3://{self.bucket}/{full_key}", file=check.what) from exc
         return check.size
 
     def _multipart(
@@ -156,13 +151,14 @@ class S3Storage:
         stream: Iterator[bytes],
         content_type: str,
     ) -> None:
-        upload = self.client.create_multipart_upload(
-            Bucket=self.bucket,
-            Key=full_key,
-            ChecksumAlgorithm="SHA256",
-            Metadata={SHA256_METADATA: sha256},
-            ContentType=content_type,
-        )
+        with s3_errors("start an upload to", f"s3://{self.bucket}/{full_key}", file=check.what):
+            upload = self.client.create_multipart_upload(
+                Bucket=self.bucket,
+                Key=full_key,
+                ChecksumAlgorithm="SHA256",
+                Metadata={SHA256_METADATA: sha256},
+                ContentType=content_type,
+            )
         upload_id = upload["UploadId"]
         parts: list[dict[str, Any]] = []
         try:
@@ -188,7 +184,7 @@ class S3Storage:
             with contextlib.suppress(ClientError, BotoCoreError):
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key, UploadId=upload_id)
             if isinstance(exc, ClientError | BotoCoreError):
-                raise StorageError(f"cannot store {full_key}: {exc}", file=check.what) from exc
+                raise s3_error(exc, "store", f"s3://{self.bucket}/{full_key}", file=check.what) from exc
             raise
 
     def _upload_part(self, full_key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
@@ -207,15 +203,13 @@ class S3Storage:
         source = self.stat(source_key)
         if source is None or source.size != size or source.sha256 != sha256:
             raise IntegrityError(f"copy source {source_key} does not hold sha256 {sha256}", file=key)
-        try:
+        with s3_errors(f"copy {self._where(source_key)} to", self._where(key), file=key):
             self.client.copy(
                 {"Bucket": self.bucket, "Key": self._key(source_key)},
                 self.bucket,
                 self._key(key),
                 ExtraArgs={"MetadataDirective": "COPY"},
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"cannot copy {source_key} to {key}: {exc}", file=key) from exc
 
     # --- listing ---------------------------------------------------------------------------------------
 
@@ -223,20 +217,22 @@ class S3Storage:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
-            if _code(exc) in _MISSING_CODES:
+            if client_error_code(exc) in MISSING_CODES:
                 return None
-            raise StorageError(f"cannot stat {key}: {_code(exc)}") from exc
+            raise s3_error(exc, "stat", self._where(key)) from exc
+        except BotoCoreError as exc:
+            raise s3_error(exc, "stat", self._where(key)) from exc
         return ObjectInfo(key, int(head["ContentLength"]), head.get("Metadata", {}).get(SHA256_METADATA))
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
-            for item in page.get("Contents", []):
-                yield ObjectInfo(item["Key"][len(self.prefix) :], int(item["Size"]))
+        with s3_errors("list", f"s3://{self.bucket}/{self.prefix}{prefix}"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(item["Key"][len(self.prefix) :], int(item["Size"]))
 
     def iter_bytes(self, key: str) -> Iterator[bytes]:
-        try:
+        with s3_errors("read", self._where(key)):
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
-        except ClientError as exc:
-            raise StorageError(f"cannot read {key}: {_code(exc)}") from exc
-        yield from body.iter_chunks(1 << 20)
+        with s3_errors("read", self._where(key)), contextlib.closing(body):
+            yield from body.iter_chunks(1 << 20)

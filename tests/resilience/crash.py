@@ -4,6 +4,10 @@ Side effects are every download, every object write (store or copy), every state
 write, and every delete. After the crash, the process is "dead": any further storage call fails too, so
 nothing happens after step k, as with a killed process.
 
+`LostResponseStorage` injects the other real-world fault: a conditional write (or delete) that lands, but
+whose response is lost, so the caller sees a timeout (or botocore's own repeat of the request meets the
+first attempt and gets 412).
+
 `python -m tests.resilience.crash K <homebrew-sync arguments>` runs the CLI and SIGKILLs itself at step K.
 """
 
@@ -14,11 +18,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
+
+from botocore.exceptions import ReadTimeoutError
 
 import shared.engine
 import shared.transfer
 from shared.storage import Document, ObjectInfo, Storage
+from shared.storage.errors import s3_error
 
 
 class Crash(BaseException):
@@ -90,6 +97,58 @@ class CrashingStorage:
     def iter_bytes(self, key: str) -> Iterator[bytes]:
         self.plan.check_alive()
         return self.inner.iter_bytes(key)
+
+
+class LostResponseStorage:
+    """Any Storage whose every conditional write and delete lands, then fails as if its response was lost.
+
+    `timeout`: the caller gets what the S3 backend raises when botocore's retries of a read timeout run
+    out. `retried`: botocore sent the request again, and the repeat met the first attempt (412).
+    """
+
+    def __init__(self, inner: Storage, mode: Literal["timeout", "retried"] = "timeout") -> None:
+        self.inner = inner
+        self.mode = mode
+        self.url = inner.url
+        self.landed: list[str] = []
+        self._lock = threading.Lock()
+
+    def _lost(self, key: str, action: str) -> Exception:
+        with self._lock:
+            self.landed.append(f"{action} {key}")
+        return s3_error(ReadTimeoutError(endpoint_url=f"{self.url}/{key}"), action, key)
+
+    def write(self, key: str, data: bytes, *, if_match: str | None = None, if_absent: bool = False) -> str:
+        etag = self.inner.write(key, data, if_match=if_match, if_absent=if_absent)
+        if if_match is None and not if_absent:
+            return etag
+        lost = self._lost(key, "write")
+        if self.mode == "retried":
+            self.inner.write(key, data, if_match=if_match, if_absent=if_absent)  # raises PreconditionFailed
+        raise lost
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        existed = self.inner.read(key) is not None
+        self.inner.delete(key, if_match=if_match)
+        if if_match is not None and existed:  # only a delete that happened can lose its response
+            raise self._lost(key, "delete")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def lose_responses(patch: Callable[[Any, str, Any], None], mode: Literal["timeout", "retried"] = "timeout") -> list:
+    """Route the engine's storage through LostResponseStorage; returns the list of writes it hit."""
+    open_storage = shared.engine.open_storage
+    landed: list[str] = []
+
+    def wrapped(settings: Any) -> LostResponseStorage:
+        storage = LostResponseStorage(open_storage(settings), mode)
+        storage.landed = landed
+        return storage
+
+    patch(shared.engine, "open_storage", wrapped)
+    return landed
 
 
 def install(plan: CrashPlan, patch: Callable[[Any, str, Any], None]) -> None:

@@ -55,6 +55,10 @@ DEFAULT_IS_RIGHT = {
     "max_api_mb",
     # the mirror serves brew's API files unless an operator turns it off on the command line
     "publish_api",
+    # retention is off unless a manual trigger asks for it ("prune": true)
+    "prune_after_sync",
+    "prune_keep_versions",
+    "prune_older_than_days",
     # per-run options a manual trigger sets, not the deployment
     "dry_run",
     "force",
