@@ -40,8 +40,11 @@ bench: $(STAMP)
 invoke: $(STAMP)
 	$(PY) scripts/invoke_local.py --with-local-services
 
+## lint: style (ruff), layering contracts (import-linter) and types (mypy)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check shared lambda ecs scripts tests fake_upstream
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 schema: $(STAMP)
 	$(PY) scripts/extract_aws_schema.py

@@ -13,14 +13,11 @@ import sys
 import threading
 
 import boto3
-
-from shared.config import load_settings
-from shared.dispatch import RUN_ID_ENV, SHARD_KEY_ENV
-from shared.errors import ConfigError, SyncError
-from shared.notify import ProgressReporter
-from shared.observability import logger, put_metric_data, route_engine_logs
-from shared.runtime import log_location, make_notifier
-from shared.worker import run_worker
+from homebrew_sync.aws.dispatch import RUN_ID_ENV, SHARD_KEY_ENV
+from homebrew_sync.aws.notify import ProgressReporter
+from homebrew_sync.aws.observability import logger, put_metric_data, route_engine_logs
+from homebrew_sync.aws.runtime import ConfigError, SyncError, load_settings, log_location, make_notifier
+from homebrew_sync.aws.shard_worker import run_worker
 
 
 def main() -> int:

@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
 MB = 1_000_000  # every size and rate in the report is in decimal megabytes
 MIB = 1 << 20
@@ -336,9 +336,9 @@ def child_env(cache_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
 
 
 def homebrew_sync(command: str, upstream: Any, dest: str, *extra: str) -> list[str]:
-    """`python -m shared plan|sync` against the fake upstream, as a user would type it."""
+    """`python -m homebrew_sync plan|sync` against the fake upstream, as a user would type it."""
     args = [
-        sys.executable, "-m", "shared", command,
+        sys.executable, "-m", "homebrew_sync", command,
         "--dest", dest, "--date", SYNC_DATE, "--json", "--no-progress", *upstream.cli_args(),
     ]  # fmt: skip
     return args + list(extra)
@@ -894,7 +894,7 @@ def startup_section(ws: Workspace, report: Report) -> None:
     """The floor under every CLI figure: interpreter start-up plus importing the CLI, doing nothing."""
     for _ in range(2):
         work = ws.fresh("startup")
-        run = run_process([sys.executable, "-m", "shared", "--version"], child_env(work / "cache"), work)
+        run = run_process([sys.executable, "-m", "homebrew_sync", "--version"], child_env(work / "cache"), work)
         report.startup.append(run)
 
 
@@ -1139,7 +1139,7 @@ def throughput_markdown(report: Report, chart_name: str | None) -> list[str]:
         "How each figure was measured:",
         "",
         "- **sync MB/s** = `bytes_downloaded / duration_s`, both from the JSON last line of "
-        "`python -m shared sync --dest ... --date 2025-01-01 --json --no-progress --concurrency N --api-url ... "
+        "`python -m homebrew_sync sync --dest ... --date 2025-01-01 --json --no-progress --concurrency N --api-url ... "
         "--registry-url ... --signing-key ... --allow-host ...` run as a subprocess. `duration_s` is the engine's own "
         "clock: API download and signature check, plan, size estimation, transfers (verify + write + fsync + "
         "rename, or S3 upload), copies, checkpoints. **wall s** is the subprocess's wall-clock time, which adds "
@@ -1235,7 +1235,8 @@ def plan_markdown(report: Report) -> list[str]:
     if report.startup:
         floor = median([r.wall_s for r in report.startup])
         out.append(
-            f"For scale: `python -m shared --version` (interpreter start-up and imports, no work) takes {floor:.2f} s "
+            f"For scale: `python -m homebrew_sync --version` (interpreter start-up and imports, no work) "
+            f"takes {floor:.2f} s "
             f"and {mb(max(r.peak_rss for r in report.startup))} MB here."
         )
         out.append("")

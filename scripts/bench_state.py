@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
-from shared.errors import StorageError  # noqa: E402
-from shared.journal import Journal, JournalEntry, fold  # noqa: E402
-from shared.models import BottleRecord, StateFile  # noqa: E402
-from shared.state import StateStore, dump_state  # noqa: E402
+from homebrew_sync.errors import StorageError  # noqa: E402
+from homebrew_sync.journal import Journal, JournalEntry, fold  # noqa: E402
+from homebrew_sync.models import BottleRecord, StateFile  # noqa: E402
+from homebrew_sync.state import StateStore, dump_state  # noqa: E402
 
 
 class Counting:
@@ -161,7 +161,7 @@ def main() -> int:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if args.backend in ("local", "both"):
-        from shared.storage.local import LocalStorage
+        from homebrew_sync.storage.local import LocalStorage
 
         with tempfile.TemporaryDirectory() as tmp:
             results["local"] = measure(lambda name: LocalStorage(Path(tmp) / name), args)
@@ -170,9 +170,8 @@ def main() -> int:
         import os
 
         import boto3
+        from homebrew_sync.storage.s3 import S3Storage
         from moto.server import ThreadedMotoServer
-
-        from shared.storage.s3 import S3Storage
 
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the Lambda artefacts that terraform/ deploys:
-#   build/lambda/orchestrator.zip  lambda/orchestrator/*.py (handler.py) + the shared/ package, at the zip root
-#   build/lambda/sync.zip          lambda/sync/*.py (handler.py) + the shared/ package
+#   build/lambda/orchestrator.zip  lambda/orchestrator/*.py (handler.py) + the homebrew_sync package, at the zip root
+#   build/lambda/sync.zip          lambda/sync/*.py (handler.py) + the homebrew_sync package
 #   build/lambda/layer.zip         python/ with requirements.txt installed for the Lambda platform
 #
 # Usage: scripts/build_lambda.sh [--skip-layer]
@@ -30,7 +30,7 @@ for arg in "$@"; do
   esac
 done
 
-for path in lambda/orchestrator/handler.py lambda/sync/handler.py shared/__init__.py; do
+for path in lambda/orchestrator/handler.py lambda/sync/handler.py shared/homebrew_sync/__init__.py; do
   if [[ ! -f "$SOURCE_ROOT/$path" ]]; then
     echo "missing $SOURCE_ROOT/$path" >&2
     exit 1
@@ -71,7 +71,7 @@ build_function() {
   local dir="$STAGE/$name"
   mkdir -p "$dir"
   find "$SOURCE_ROOT/lambda/$name" -maxdepth 1 -type f -name '*.py' -exec cp {} "$dir/" \;
-  cp -R "$SOURCE_ROOT/shared" "$dir/shared"
+  cp -R "$SOURCE_ROOT/shared/homebrew_sync" "$dir/homebrew_sync"
   zip_dir "$dir" "$BUILD_DIR/$name.zip"
 }
 

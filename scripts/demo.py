@@ -20,16 +20,17 @@ from urllib.parse import quote
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
+
+from homebrew_sync.serve import base_url, client_env_lines, make_server  # noqa: E402
+from homebrew_sync.signature import load_public_key, verify_jws  # noqa: E402
 
 from fake_upstream.catalogue import generate_catalogue  # noqa: E402
 from fake_upstream.server import FakeUpstream  # noqa: E402
-from shared.serve import base_url, client_env_lines, make_server  # noqa: E402
-from shared.signature import load_public_key, verify_jws  # noqa: E402
 
 
 def sync(upstream: FakeUpstream, dest: str, extra: list[str]) -> dict:
-    command = [sys.executable, "-m", "shared", "sync", "--dest", dest, "--json", *upstream.cli_args(), *extra]
+    command = [sys.executable, "-m", "homebrew_sync", "sync", "--dest", dest, "--json", *upstream.cli_args(), *extra]
     print("$ homebrew-sync sync --dest", dest, "(against the local fake upstream)", flush=True)
     result = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
     lines = result.stdout.strip().splitlines()

@@ -31,11 +31,13 @@ import boto3
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+PACKAGE_PATH = f"{ROOT}{os.pathsep}{ROOT / 'shared'}"
+sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
+
+from homebrew_sync.aws.dispatch import RUN_ID_ENV, SHARD_KEY_ENV, run_task_request, use_dispatcher  # noqa: E402
 
 from fake_upstream.lambda_context import FakeLambdaContext  # noqa: E402
 from fake_upstream.webhook import FakeWebhook  # noqa: E402
-from shared.dispatch import RUN_ID_ENV, SHARD_KEY_ENV, run_task_request, use_dispatcher  # noqa: E402
 
 WORKER_FUNCTION = "homebrew-sync-worker"
 
@@ -75,7 +77,7 @@ class LocalDispatcher:
         self.jobs.append(("lambda", run_id, shard_key, 0))
 
     def run_task(self, run_id: str, shard_key: str, shard: int) -> None:
-        from shared.config import load_settings
+        from homebrew_sync.config import load_settings
 
         self.ecs_requests.append(run_task_request(load_settings(), run_id, shard_key, shard))
         self.jobs.append(("ecs", run_id, shard_key, shard))
@@ -112,7 +114,7 @@ def configure_environment(args: argparse.Namespace, webhook_url: str) -> None:
 
 def run_ecs_task(run_id: str, shard_key: str) -> int:
     """The container entrypoint as a subprocess, with the task definition's environment plus overrides."""
-    env = {**os.environ, RUN_ID_ENV: run_id, SHARD_KEY_ENV: shard_key, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, RUN_ID_ENV: run_id, SHARD_KEY_ENV: shard_key, "PYTHONPATH": PACKAGE_PATH}
     process = subprocess.run([sys.executable, str(ROOT / "ecs" / "entrypoint.py")], env=env, stdout=sys.stderr)
     return process.returncode
 

@@ -6,11 +6,10 @@ import os
 
 import boto3
 import pytest
+from homebrew_sync.storage.local import LocalStorage
+from homebrew_sync.storage.s3 import S3Storage
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
-
-from shared.storage.local import LocalStorage
-from shared.storage.s3 import S3Storage
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -63,6 +62,6 @@ def moto_server():
 @pytest.fixture(autouse=True)
 def _quick_storage_retries(monkeypatch):
     """Transient storage errors are retried with backoff; tests need not wait for it."""
-    from shared.storage import documents
+    from homebrew_sync.storage import documents
 
     monkeypatch.setattr(documents, "RETRY", documents.StorageRetry(attempts=4, base_s=0.001, max_s=0.005))

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 from typing import Any
 
-from shared.models import BottleRecord
+from homebrew_sync.models import BottleRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+# For subprocesses: the repository (tests, fakes) and the package, without relying on an install.
+PYTHONPATH = f"{ROOT}{os.pathsep}{ROOT / 'shared'}"
 
 
 def sha(text: str) -> str:

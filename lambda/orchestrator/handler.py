@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.config import load_settings
-from shared.dispatch import make_dispatcher
-from shared.errors import ConfigError, SyncError, retry_may_help
-from shared.observability import emit_emf, logger, metrics, route_engine_logs, tracer
-from shared.orchestrator import orchestrate
-from shared.runtime import log_location, make_notifier
-from shared.triggers import parse_trigger
+from homebrew_sync.aws.dispatch import make_dispatcher
+from homebrew_sync.aws.observability import emit_emf, logger, metrics, route_engine_logs, tracer
+from homebrew_sync.aws.orchestrator import orchestrate
+from homebrew_sync.aws.runtime import ConfigError, SyncError, load_settings, log_location, make_notifier, retry_may_help
+from homebrew_sync.aws.triggers import parse_trigger
 
 
 @logger.inject_lambda_context(log_event=False)

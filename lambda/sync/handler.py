@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from homebrew_sync.aws.dispatch import make_dispatcher
+from homebrew_sync.aws.observability import emit_emf, logger, metrics, route_engine_logs, tracer
+from homebrew_sync.aws.runtime import (
+    ConfigError,
+    PointerError,
+    SyncError,
+    load_settings,
+    log_location,
+    make_notifier,
+    retry_may_help,
+)
+from homebrew_sync.aws.shard_worker import run_worker
 from pydantic import BaseModel, ConfigDict, ValidationError
-
-from shared.config import load_settings
-from shared.dispatch import make_dispatcher
-from shared.errors import ConfigError, PointerError, SyncError, retry_may_help
-from shared.observability import emit_emf, logger, metrics, route_engine_logs, tracer
-from shared.runtime import log_location, make_notifier
-from shared.worker import run_worker
 
 
 class WorkerEvent(BaseModel):

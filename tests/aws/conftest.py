@@ -10,12 +10,12 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from homebrew_sync.aws import dispatch
 
 from fake_upstream.catalogue import generate_catalogue
 from fake_upstream.lambda_context import FakeLambdaContext
 from fake_upstream.server import FakeUpstream
 from fake_upstream.webhook import FakeWebhook
-from shared import dispatch
 from tests.conftest import BUCKET
 from tests.integration.conftest import FAST_RETRIES
 

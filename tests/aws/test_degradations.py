@@ -7,10 +7,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from homebrew_sync.aws.external_hash import load_external_hashes
+from homebrew_sync.aws.notify import Notifier
+from homebrew_sync.config import load_settings
 
-from shared.config import load_settings
-from shared.external_hash import load_external_hashes
-from shared.notify import Notifier
 from tests.aws.conftest import ORCHESTRATOR, load_event, orchestrator_context
 from tests.helpers import sha
 

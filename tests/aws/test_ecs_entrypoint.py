@@ -10,14 +10,15 @@ import time
 
 import boto3
 import pytest
+from homebrew_sync.journal import effective_state
+from homebrew_sync.state import StateStore
+from homebrew_sync.storage.s3 import S3Storage
 
 from fake_upstream.catalogue import generate_catalogue
 from fake_upstream.server import FakeUpstream
 from fake_upstream.webhook import FakeWebhook
-from shared.journal import effective_state
-from shared.state import StateStore
-from shared.storage.s3 import S3Storage
 from tests.aws.conftest import ORCHESTRATOR, ROOT, RecordingDispatcher, orchestrator_context
+from tests.helpers import PYTHONPATH
 from tests.integration.conftest import FAST_RETRIES, expected_files
 
 BUCKET = "ecs-mirror"
@@ -25,7 +26,7 @@ BUCKET = "ecs-mirror"
 
 @pytest.fixture
 def ecs_world(moto_server, monkeypatch):
-    from shared import dispatch
+    from homebrew_sync.aws import dispatch
 
     with FakeUpstream(generate_catalogue(14, seed=9)) as upstream, FakeWebhook() as hook:
         env = {
@@ -55,7 +56,7 @@ def ecs_world(moto_server, monkeypatch):
 
 
 def start_task(run_id: str, shard_key: str) -> subprocess.Popen:
-    env = {**os.environ, "HOMEBREW_SYNC_RUN_ID": run_id, "HOMEBREW_SYNC_SHARD_KEY": shard_key, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HOMEBREW_SYNC_RUN_ID": run_id, "HOMEBREW_SYNC_SHARD_KEY": shard_key, "PYTHONPATH": PYTHONPATH}
     return subprocess.Popen(
         [sys.executable, str(ROOT / "ecs" / "entrypoint.py")],
         env=env,

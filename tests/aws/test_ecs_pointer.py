@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from tests.aws.test_ecs_entrypoint import ROOT, ecs_world  # noqa: F401 (the fixture)
+from tests.helpers import PYTHONPATH
 
 
 def test_a_bad_pointer_exits_2_without_a_traceback(ecs_world):  # noqa: F811
@@ -12,7 +13,7 @@ def test_a_bad_pointer_exits_2_without_a_traceback(ecs_world):  # noqa: F811
         **os.environ,
         "HOMEBREW_SYNC_RUN_ID": "sched-1",
         "HOMEBREW_SYNC_SHARD_KEY": "runs/sched-1/shard-000-p0.json",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": PYTHONPATH,
     }
     task = subprocess.run(
         [sys.executable, str(ROOT / "ecs" / "entrypoint.py")], env=env, capture_output=True, text=True, timeout=60

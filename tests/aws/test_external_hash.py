@@ -5,9 +5,9 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from homebrew_sync.aws.external_hash import load_external_hashes, parse_hash_file
+from homebrew_sync.config import load_settings
 
-from shared.config import load_settings
-from shared.external_hash import load_external_hashes, parse_hash_file
 from tests.aws.conftest import ORCHESTRATOR, load_event, orchestrator_context
 from tests.helpers import sha
 

@@ -2,12 +2,11 @@
 
 import logging
 
+from homebrew_sync.aws.notify import Notifier, ProgressReporter, RunContext, human_bytes, start_message, success_message
+from homebrew_sync.config import load_settings
+from homebrew_sync.models import Failure, RunSummary
+from homebrew_sync.runner import ProgressEvent
 from pydantic import SecretStr
-
-from shared.config import load_settings
-from shared.models import Failure, RunSummary
-from shared.notify import Notifier, ProgressReporter, RunContext, human_bytes, start_message, success_message
-from shared.runner import ProgressEvent
 
 CTX = RunContext(
     environment="prod",
@@ -93,7 +92,7 @@ def test_a_failing_webhook_never_fails_and_never_leaks_the_url(webhook, caplog):
 
 
 def test_webhook_from_secrets_manager(aws_world):
-    from shared.notify import _read_secret
+    from homebrew_sync.aws.notify import _read_secret
 
     assert _read_secret(aws_world.secret_arn) == aws_world.webhook.url
     notifier = Notifier(load_settings())

@@ -1,13 +1,13 @@
 """Orchestrator handler: event parsing, lock, plan hand-off, routing, duplicates, dry runs, failures."""
 
 import pytest
+from homebrew_sync.aws import orchestrator
+from homebrew_sync.aws.notify import Notifier
+from homebrew_sync.aws.shard_worker import run_worker
+from homebrew_sync.config import load_settings
+from homebrew_sync.lock import LockInfo
+from homebrew_sync.selection import select_tag
 
-from shared import orchestrator
-from shared.config import load_settings
-from shared.lock import LockInfo
-from shared.notify import Notifier
-from shared.selection import select_tag
-from shared.worker import run_worker
 from tests.aws.conftest import ORCHESTRATOR, load_event, orchestrator_context, run_workers
 from tests.integration.conftest import expected_files
 

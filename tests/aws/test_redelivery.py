@@ -3,11 +3,11 @@
 import threading
 from collections import Counter
 
+import homebrew_sync.engine
 import pytest
 from botocore.exceptions import ClientError
+from homebrew_sync.aws import dispatch
 
-import shared.engine
-from shared import dispatch
 from tests.aws.conftest import ORCHESTRATOR, WORKER, RecordingDispatcher, load_event, orchestrator_context
 from tests.aws.conftest import worker_context as context
 from tests.integration.conftest import expected_files
@@ -108,8 +108,10 @@ class AtomicConditionalWrites:
 
 
 def test_two_identical_worker_events_at_the_same_time_fetch_each_blob_once(aws_world, dispatcher, monkeypatch):
-    open_storage = shared.engine.open_storage
-    monkeypatch.setattr(shared.engine, "open_storage", lambda settings: AtomicConditionalWrites(open_storage(settings)))
+    open_storage = homebrew_sync.engine.open_storage
+    monkeypatch.setattr(
+        homebrew_sync.engine, "open_storage", lambda settings: AtomicConditionalWrites(open_storage(settings))
+    )
     started = ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
     [(run_id, key, _function)] = dispatcher.lambda_calls
     barrier = threading.Barrier(2)
@@ -171,7 +173,8 @@ def test_a_bad_pointer_is_rejected_not_raised(aws_world, pointer, says):
 def test_a_sharded_run_finishes_once_when_every_conditional_write_loses_its_response(
     aws_world, dispatcher, monkeypatch, mode
 ):
-    from shared import orchestrator
+    from homebrew_sync.aws import orchestrator
+
     from tests.resilience.crash import lose_responses
 
     monkeypatch.setenv("HOMEBREW_SYNC_MAX_SHARDS", "3")

@@ -4,12 +4,12 @@ import json
 
 import boto3
 from botocore.stub import ANY, Stubber
+from homebrew_sync.aws.dispatch import AwsDispatcher
+from homebrew_sync.config import load_settings
+from homebrew_sync.journal import effective_state
+from homebrew_sync.state import StateStore
+from homebrew_sync.storage.s3 import S3Storage
 
-from shared.config import load_settings
-from shared.dispatch import AwsDispatcher
-from shared.journal import effective_state
-from shared.state import StateStore
-from shared.storage.s3 import S3Storage
 from tests.aws.conftest import ORCHESTRATOR, WORKER, load_event, orchestrator_context, run_workers, worker_context
 from tests.integration.conftest import expected_files
 
@@ -120,8 +120,7 @@ def test_run_task_request_is_exact(monkeypatch):
 
 def test_run_task_failures_raise():
     import pytest
-
-    from shared.errors import SyncError
+    from homebrew_sync.errors import SyncError
 
     settings = load_settings(ecs_cluster="c", ecs_task_definition="t", ecs_subnets=["s"])
     ecs = boto3.client("ecs", region_name="us-east-1")

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from homebrew_sync.cli.main import main
+from homebrew_sync.selection import select_tag
 
 from fake_upstream.catalogue import generate_catalogue
 from fake_upstream.server import FakeUpstream
-from shared.cli import main
-from shared.selection import select_tag
 
 FAST_RETRIES = {
     "HOMEBREW_SYNC_BACKOFF_BASE_S": "0.01",

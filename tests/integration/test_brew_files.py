@@ -6,11 +6,11 @@ import json
 from collections import Counter
 
 import requests
+from homebrew_sync.engine import finish_api
+from homebrew_sync.models import RunSummary
+from homebrew_sync.publish import StagedApi, StagedFile
+from homebrew_sync.storage.local import LocalStorage
 
-from shared.engine import finish_api
-from shared.models import RunSummary
-from shared.publish import StagedApi, StagedFile
-from shared.storage.local import LocalStorage
 from tests.conftest import BUCKET
 from tests.integration.conftest import state_of
 

@@ -2,8 +2,8 @@
 
 import boto3
 import pytest
+from homebrew_sync.storage import s3
 
-from shared.storage import s3
 from tests.integration.conftest import run_cli
 
 
@@ -71,12 +71,12 @@ def test_missing_aws_credentials(monkeypatch, tmp_path):
 
 
 def test_an_unexpected_error_is_one_line_too(monkeypatch, tmp_path):
-    import shared.cli
+    import homebrew_sync.cli.main
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("something\nbroke")
 
-    monkeypatch.setattr(shared.cli, "_sync", broken)
+    monkeypatch.setattr(homebrew_sync.cli.main, "_sync", broken)
     assert_one_clear_line(run_cli("sync", "--dest", str(tmp_path)), "unexpected RuntimeError: something broke")
 
 

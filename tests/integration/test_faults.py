@@ -111,7 +111,7 @@ def test_persistent_body_faults_are_refused_and_never_stored(sync, upstream, tmp
 
 
 def test_enospc_leaves_no_partial_file_and_no_state_entry(sync, upstream, tmp_path, monkeypatch):
-    from shared.storage.local import LocalStorage
+    from homebrew_sync.storage.local import LocalStorage
 
     file, _sha = a_bottle(upstream)
     real = LocalStorage.put_verified

@@ -3,12 +3,12 @@ any step of it never leaves the state listing an object that is gone."""
 
 from __future__ import annotations
 
+import homebrew_sync.engine
 import pytest
+from homebrew_sync.state import StateStore
+from homebrew_sync.storage.local import LocalStorage
+from homebrew_sync.storage.s3 import S3Storage
 
-import shared.engine
-from shared.state import StateStore
-from shared.storage.local import LocalStorage
-from shared.storage.s3 import S3Storage
 from tests.conftest import BUCKET
 from tests.integration.conftest import run_cli
 from tests.resilience.crash import Crash, CrashPlan, install
@@ -106,7 +106,7 @@ def test_a_crash_at_every_step_of_prune_leaves_no_listed_object_missing(sync, up
         before = StateStore(storage_k).load()
         with monkeypatch.context() as patch:
             install(CrashPlan(crash_at=k), patch.setattr)
-            patch.setattr(shared.engine, "default_owner", dead_owner)
+            patch.setattr(homebrew_sync.engine, "default_owner", dead_owner)
             with pytest.raises(Crash):
                 prune(upstream, dest_k, *args)
         state = StateStore(storage_k).load()

@@ -8,10 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from shared.errors import StateError, StorageError
-from shared.journal import effective_state
-from shared.state import StateStore
-from shared.storage.local import LocalStorage
+from homebrew_sync.errors import StateError, StorageError
+from homebrew_sync.journal import effective_state
+from homebrew_sync.state import StateStore
+from homebrew_sync.storage.local import LocalStorage
+
+from tests.helpers import PYTHONPATH
 from tests.integration.conftest import FAST_RETRIES, bottle_listing, expected_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,11 +31,11 @@ def test_sigkill_mid_run_then_rerun_converges_without_refetching(upstream, tmp_p
     root = tmp_path / "mirror"
     for _name, bottle in list(upstream.catalogue.iter_bottles())[::2]:
         upstream.faults.add(bottle.sha256, "slow_drip", times=1, interval=0.02, chunk=1024)
-    env = {**os.environ, **FAST_RETRIES, "HOMEBREW_SYNC_CHECKPOINT_EVERY": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **FAST_RETRIES, "HOMEBREW_SYNC_CHECKPOINT_EVERY": "1", "PYTHONPATH": PYTHONPATH}
     command = [
         sys.executable,
         "-m",
-        "shared",
+        "homebrew_sync",
         "sync",
         "--dest",
         str(root),

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from homebrew_sync.selection import select_tag
 
 from fake_upstream.catalogue import NO_INDEX
 from fake_upstream.cdn import FakeCdn
-from shared.selection import select_tag
 from tests.brew_client import ANONYMOUS, BrewClient, MirrorRefused
 from tests.conftest import BUCKET
 
@@ -84,7 +84,7 @@ def flat_mirror(sync, tmp_path):
 def served(flat_mirror):
     """`homebrew-sync serve` in its own process; yields (base URL, what it printed)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared", "serve", "--dest", str(flat_mirror), "--port", "0"],
+        [sys.executable, "-m", "homebrew_sync", "serve", "--dest", str(flat_mirror), "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -135,7 +135,7 @@ def test_serve_is_read_only_and_shows_nothing_else(served):
 
 
 def test_client_env_prints_the_same_lines_for_any_url(capsys):
-    from shared.cli import main
+    from homebrew_sync.cli.main import main
 
     assert main(["client-env", "https://mirror.example.com/homebrew/"]) == 0
     assert capsys.readouterr().out.splitlines() == [

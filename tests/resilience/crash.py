@@ -20,12 +20,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
+import homebrew_sync.engine
+import homebrew_sync.transfer
 from botocore.exceptions import ReadTimeoutError
-
-import shared.engine
-import shared.transfer
-from shared.storage import Document, ObjectInfo, Storage
-from shared.storage.errors import s3_error
+from homebrew_sync.storage import Document, ObjectInfo, Storage
+from homebrew_sync.storage.errors import s3_error
 
 
 class Crash(BaseException):
@@ -139,7 +138,7 @@ class LostResponseStorage:
 
 def lose_responses(patch: Callable[[Any, str, Any], None], mode: Literal["timeout", "retried"] = "timeout") -> list:
     """Route the engine's storage through LostResponseStorage; returns the list of writes it hit."""
-    open_storage = shared.engine.open_storage
+    open_storage = homebrew_sync.engine.open_storage
     landed: list[str] = []
 
     def wrapped(settings: Any) -> LostResponseStorage:
@@ -147,28 +146,28 @@ def lose_responses(patch: Callable[[Any, str, Any], None], mode: Literal["timeou
         storage.landed = landed
         return storage
 
-    patch(shared.engine, "open_storage", wrapped)
+    patch(homebrew_sync.engine, "open_storage", wrapped)
     return landed
 
 
 def install(plan: CrashPlan, patch: Callable[[Any, str, Any], None]) -> None:
     """Route the engine's storage and downloads through the plan (`patch` = monkeypatch.setattr or setattr)."""
-    open_storage = shared.engine.open_storage
-    fetch = shared.transfer.Transfer.fetch
+    open_storage = homebrew_sync.engine.open_storage
+    fetch = homebrew_sync.transfer.Transfer.fetch
 
-    def counted_fetch(self: shared.transfer.Transfer, bottle: Any) -> int:
+    def counted_fetch(self: homebrew_sync.transfer.Transfer, bottle: Any) -> int:
         plan.step(f"download {bottle.file}")
         return fetch(self, bottle)
 
-    patch(shared.engine, "open_storage", lambda settings: CrashingStorage(open_storage(settings), plan))
-    patch(shared.transfer.Transfer, "fetch", counted_fetch)
+    patch(homebrew_sync.engine, "open_storage", lambda settings: CrashingStorage(open_storage(settings), plan))
+    patch(homebrew_sync.transfer.Transfer, "fetch", counted_fetch)
 
 
 def main(argv: list[str]) -> int:
     crash_at = int(argv[0])
     plan = CrashPlan(crash_at, on_crash=lambda: os.kill(os.getpid(), signal.SIGKILL))
     install(plan, setattr)
-    from shared.cli import main as cli_main
+    from homebrew_sync.cli.main import main as cli_main
 
     return cli_main(argv[1:])
 

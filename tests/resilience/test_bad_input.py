@@ -4,12 +4,11 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
+from homebrew_sync.config import load_settings
+from homebrew_sync.errors import UnsafeInputError
+from homebrew_sync.http import HttpClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from shared.config import load_settings
-from shared.errors import UnsafeInputError
-from shared.http import HttpClient
 
 HOSTS = [
     "ghcr.io",

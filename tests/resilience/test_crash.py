@@ -22,18 +22,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
+import homebrew_sync.engine
 import pytest
 import requests
+from homebrew_sync.journal import effective_state
+from homebrew_sync.models import StateFile
+from homebrew_sync.selection import select_tag
+from homebrew_sync.state import StateStore
+from homebrew_sync.storage.local import LocalStorage
+from homebrew_sync.storage.s3 import S3Storage
 
-import shared.engine
 from fake_upstream.catalogue import generate_catalogue
 from fake_upstream.server import FakeUpstream
-from shared.journal import effective_state
-from shared.models import StateFile
-from shared.selection import select_tag
-from shared.state import StateStore
-from shared.storage.local import LocalStorage
-from shared.storage.s3 import S3Storage
+from tests.helpers import PYTHONPATH
 from tests.integration.conftest import FAST_RETRIES, expected_files, run_cli
 from tests.resilience.crash import Crash, CrashPlan, install
 
@@ -177,7 +178,7 @@ def test_crash_at_every_step(variant, tmp_path, monkeypatch, request):
             plan = CrashPlan(crash_at=k)
             with monkeypatch.context() as patch:
                 install(plan, patch.setattr)
-                patch.setattr(shared.engine, "default_owner", dead_owner)
+                patch.setattr(homebrew_sync.engine, "default_owner", dead_owner)
                 with pytest.raises(Crash):
                     run_cli(*sync_args(b, dest, layout))
             recorded = check_after_crash(storage, before, b, where)
@@ -187,12 +188,14 @@ def test_crash_at_every_step(variant, tmp_path, monkeypatch, request):
             check_rerun(storage, before, recorded, b, downloads, where)
 
 
+# Dozens of subprocess runs against a moto server: minutes on a busy machine, so its own time limit.
+@pytest.mark.timeout(900)
 def test_sigkill_at_every_step_against_a_moto_server(moto_server, tmp_path, monkeypatch):
     env = {
         **os.environ,
         **FAST_RETRIES,
         "HOMEBREW_SYNC_CHECKPOINT_EVERY": "2",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": PYTHONPATH,
         "HOMEBREW_SYNC_S3_ENDPOINT_URL": moto_server,
         "AWS_ACCESS_KEY_ID": "x",
         "AWS_SECRET_ACCESS_KEY": "x",
@@ -206,7 +209,7 @@ def test_sigkill_at_every_step_against_a_moto_server(moto_server, tmp_path, monk
     s3.create_bucket(Bucket="killed")
 
     def harness(k: int | None, up: FakeUpstream, dest: str) -> subprocess.CompletedProcess:
-        module = ["-m", "tests.resilience.crash", str(k)] if k else ["-m", "shared"]
+        module = ["-m", "tests.resilience.crash", str(k)] if k else ["-m", "homebrew_sync"]
         return subprocess.run(
             [sys.executable, *module, *sync_args(up, dest, "dated")],
             cwd=ROOT,

@@ -56,10 +56,11 @@ def test_temp_files_of_dead_runs_are_removed_at_the_start_of_the_next(sync, tmp_
 def test_rebuild_state_waits_for_no_run_and_never_overwrites_a_newer_state(sync, tmp_path, monkeypatch):
     import json
 
-    from shared.models import StateFile
-    from shared.naming import STATE_BACKUP_KEY
-    from shared.state import StateStore
-    from shared.storage.local import LocalStorage
+    from homebrew_sync.keys import STATE_BACKUP_KEY
+    from homebrew_sync.models import StateFile
+    from homebrew_sync.state import StateStore
+    from homebrew_sync.storage.local import LocalStorage
+
     from tests.integration.conftest import run_cli
 
     root = tmp_path / "mirror"

@@ -3,12 +3,12 @@
 import json
 
 import pytest
+from homebrew_sync.errors import StorageError
+from homebrew_sync.keys import LOCK_KEY
+from homebrew_sync.state import StateStore
+from homebrew_sync.storage.local import LocalStorage
+from homebrew_sync.storage.s3 import S3Storage
 
-from shared.errors import StorageError
-from shared.naming import LOCK_KEY
-from shared.state import StateStore
-from shared.storage.local import LocalStorage
-from shared.storage.s3 import S3Storage
 from tests.conftest import BUCKET
 from tests.integration.conftest import expected_files, run_cli
 from tests.resilience.crash import lose_responses
@@ -68,16 +68,16 @@ class FlakyDocuments:
 
 
 def test_transient_storage_errors_at_checkpoints_and_heartbeats_do_not_kill_the_run(upstream, tmp_path, monkeypatch):
-    import shared.engine
+    import homebrew_sync.engine
 
-    open_storage = shared.engine.open_storage
+    open_storage = homebrew_sync.engine.open_storage
     flaky: list[FlakyDocuments] = []
 
     def wrapped(settings):
         flaky.append(FlakyDocuments(open_storage(settings)))
         return flaky[-1]
 
-    monkeypatch.setattr(shared.engine, "open_storage", wrapped)
+    monkeypatch.setattr(homebrew_sync.engine, "open_storage", wrapped)
     monkeypatch.setenv("HOMEBREW_SYNC_CHECKPOINT_EVERY", "1")
     dest = str(tmp_path / "mirror")
     result = run_cli("sync", "--dest", dest, "--date", "2025-07-21", "--json", *upstream.cli_args())

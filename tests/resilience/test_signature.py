@@ -4,10 +4,10 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from homebrew_sync.errors import SignatureError
+from homebrew_sync.signature import load_public_key, pinned_key_pem, verify_jws
 
 from fake_upstream import jws
-from shared.errors import SignatureError
-from shared.signature import load_public_key, pinned_key_pem, verify_jws
 from tests.integration.conftest import bottle_listing
 
 PAYLOAD = json.dumps([{"name": "curl", "versions": {"stable": "8.0.0"}}])

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.helpers import PYTHONPATH
 from tests.integration.conftest import FAST_RETRIES, expected_files, run_cli, sha_of, state_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,11 +27,11 @@ def test_sigterm_against_a_stalled_blob_exits_in_time_non_zero_and_consistent(up
         "HOMEBREW_SYNC_READ_TIMEOUT_S": "120",  # only the stop may end the stalled read
         "HOMEBREW_SYNC_STOP_GRACE_S": str(STOP_GRACE_S),
         "HOMEBREW_SYNC_CHECKPOINT_EVERY": "1",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": PYTHONPATH,
     }
     args = ["sync", "--dest", str(root), "--date", "2025-07-21", "--concurrency", "1", "--json", "--no-progress"]
     task = subprocess.Popen(
-        [sys.executable, "-m", "shared", *args, *upstream.cli_args()],
+        [sys.executable, "-m", "homebrew_sync", *args, *upstream.cli_args()],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -89,11 +89,12 @@ def _fake_source(root: Path) -> Path:
         (root / "lambda" / name / "handler.py").write_text(
             f"def lambda_handler(event, context):\n    return {name!r}\n"
         )
-    (root / "shared" / "keys").mkdir(parents=True)
-    (root / "shared" / "__pycache__").mkdir()
-    (root / "shared" / "__init__.py").write_text("")
-    (root / "shared" / "keys" / "homebrew-1.pem").write_text("key\n")
-    (root / "shared" / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"junk")
+    package = root / "shared" / "homebrew_sync"
+    (package / "keys").mkdir(parents=True)
+    (package / "__pycache__").mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "keys" / "homebrew-1.pem").write_text("key\n")
+    (package / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"junk")
     return root
 
 
@@ -115,7 +116,7 @@ def test_build_lambda_makes_reproducible_function_zips(tmp_path):
     assert digests[0] == digests[1], "zips differ between two builds of the same source"
     with zipfile.ZipFile(tmp_path / "a" / "orchestrator.zip") as archive:
         names = sorted(archive.namelist())
-        assert names == ["handler.py", "shared/__init__.py", "shared/keys/homebrew-1.pem"]
+        assert names == ["handler.py", "homebrew_sync/__init__.py", "homebrew_sync/keys/homebrew-1.pem"]
         assert "'orchestrator'" in archive.read("handler.py").decode()
 
 

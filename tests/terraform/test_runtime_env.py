@@ -11,7 +11,8 @@ import ast
 import re
 from pathlib import Path
 
-from shared.config import Settings
+from homebrew_sync.config import Settings
+
 from tests.terraform.tfmodel import all_modules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,15 +20,21 @@ ENV_NAME = re.compile(r"\b((?:HOMEBREW_SYNC|POWERTOOLS)_[A-Z0-9_]+)\b")
 
 # Modules only one runtime executes; the rest of shared/ runs everywhere.
 ORCHESTRATOR_ONLY = {
-    "shared/orchestrator.py",
-    "shared/dispatch.py",
-    "shared/external_hash.py",
-    "shared/triggers.py",
+    "shared/homebrew_sync/aws/orchestrator.py",
+    "shared/homebrew_sync/aws/dispatch.py",
+    "shared/homebrew_sync/aws/external_hash.py",
+    "shared/homebrew_sync/aws/triggers.py",
     "lambda/orchestrator/handler.py",
 }
 SYNC_ONLY = {"lambda/sync/handler.py"}
 ECS_ONLY = {"ecs/entrypoint.py"}
-NOT_IN_AWS = {"shared/cli.py", "shared/progress.py", "shared/logs.py", "shared/verify.py", "shared/__main__.py"}
+NOT_IN_AWS = {
+    "shared/homebrew_sync/cli/main.py",
+    "shared/homebrew_sync/cli/progress.py",
+    "shared/homebrew_sync/cli/logs.py",
+    "shared/homebrew_sync/verify.py",
+    "shared/homebrew_sync/__main__.py",
+}
 
 DEFAULT_IS_RIGHT = {
     # transfer and retry tuning: the defaults are the product's policy
@@ -88,7 +95,7 @@ def _runtimes(relative: str) -> set[str]:
 
 def derived_settings() -> dict[str, set[str]]:
     """Properties and methods of Settings -> the fields they read (`settings.destination` reads `bucket`)."""
-    tree = ast.parse((ROOT / "shared" / "config.py").read_text())
+    tree = ast.parse((ROOT / "shared" / "homebrew_sync" / "config.py").read_text())
     settings_class = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
     derived: dict[str, set[str]] = {}
     for item in settings_class.body:

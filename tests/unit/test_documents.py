@@ -3,11 +3,11 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from homebrew_sync.errors import LockHeldError, PreconditionFailed, StorageError
+from homebrew_sync.keys import LOCK_KEY
+from homebrew_sync.lock import LockInfo, RunLock
+from homebrew_sync.storage.documents import delete_document, write_document
 
-from shared.errors import LockHeldError, PreconditionFailed, StorageError
-from shared.lock import LockInfo, RunLock
-from shared.naming import LOCK_KEY
-from shared.storage.documents import delete_document, write_document
 from tests.resilience.crash import LostResponseStorage
 
 

@@ -1,8 +1,9 @@
 """Journals: checkpoints that cost what changed, folded into the state once; folding twice changes nothing."""
 
-from shared.journal import Journal, JournalEntry, effective_state, fold
-from shared.naming import STATE_KEY
-from shared.state import StateStore
+from homebrew_sync.journal import Journal, JournalEntry, effective_state, fold
+from homebrew_sync.keys import STATE_KEY
+from homebrew_sync.state import StateStore
+
 from tests.helpers import record, sha
 
 A, B = "a-1.0.arm64_sonoma.bottle.tar.gz", "b-1.0.arm64_sonoma.bottle.tar.gz"

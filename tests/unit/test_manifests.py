@@ -3,12 +3,12 @@
 import json
 
 import pytest
+from homebrew_sync.errors import IntegrityError, UnsafeInputError
+from homebrew_sync.keys import manifest_key
+from homebrew_sync.models import ExpectedBottle, ManifestRecord, PlannedManifest, StateFile
+from homebrew_sync.planner import bottle_set_fingerprint, parse_formulae
+from homebrew_sync.registry import check_index
 
-from shared.errors import IntegrityError, UnsafeInputError
-from shared.models import ExpectedBottle, ManifestRecord, PlannedManifest, StateFile
-from shared.naming import manifest_key
-from shared.planner import bottle_set_fingerprint, parse_formulae
-from shared.registry import check_index
 from tests.helpers import formula, record, sha
 from tests.unit.test_planner import plan
 

@@ -5,21 +5,12 @@ from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
+from homebrew_sync.errors import UnsafeInputError
+from homebrew_sync.keys import object_key, validate_key
+from homebrew_sync.names import bottle_filename, image_name, image_tag, pkg_version
+from homebrew_sync.urls import AllowList, blob_url, manifest_url
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from shared.errors import UnsafeInputError
-from shared.naming import (
-    AllowList,
-    blob_url,
-    bottle_filename,
-    image_name,
-    image_tag,
-    manifest_url,
-    object_key,
-    pkg_version,
-    validate_key,
-)
 
 REGISTRY = "https://ghcr.io/v2/homebrew/core"
 SHA = "a" * 64
@@ -157,7 +148,8 @@ def test_state_file_patterns_are_no_looser_than_the_validators(text):
     """The state file is checked by regex patterns in bulk; they must never accept what naming refuses."""
     import re
 
-    from shared.naming import FILENAME_PATTERN, STATE_KEY_PATTERN, validate_filename
+    from homebrew_sync.keys import STATE_KEY_PATTERN
+    from homebrew_sync.names import FILENAME_PATTERN, validate_filename
 
     if re.fullmatch(FILENAME_PATTERN, text + ".tar.gz"):
         assert validate_filename(text + ".tar.gz")
@@ -168,7 +160,8 @@ def test_state_file_patterns_are_no_looser_than_the_validators(text):
 def test_state_patterns_accept_what_the_engine_writes():
     import re
 
-    from shared.naming import FILENAME_PATTERN, STATE_KEY_PATTERN
+    from homebrew_sync.keys import STATE_KEY_PATTERN
+    from homebrew_sync.names import FILENAME_PATTERN
 
     file = "python@3.12-3.12.7_1.arm64_tahoe.bottle.1.tar.gz"
     assert re.fullmatch(FILENAME_PATTERN, file) and re.fullmatch(FILENAME_PATTERN, "libsigc++-3.6.0.all.bottle.tar.gz")

@@ -4,10 +4,10 @@ import json
 from datetime import date
 
 import pytest
+from homebrew_sync.errors import SanityFloorError
+from homebrew_sync.models import StateFile
+from homebrew_sync.planner import PlanOptions, make_plan, parse_formulae
 
-from shared.errors import SanityFloorError
-from shared.models import StateFile
-from shared.planner import PlanOptions, make_plan, parse_formulae
 from tests.helpers import formula, record, sha
 
 OPTIONS = PlanOptions(platforms=["arm64_sonoma", "arm64_ventura", "monterey"], day=date(2025, 7, 21))

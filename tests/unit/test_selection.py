@@ -1,9 +1,8 @@
 """The selection rule of homebrew.md section 2, every branch."""
 
 import pytest
-
-from shared.errors import ConfigError
-from shared.selection import newest_macos_tags, resolve_platforms, select_tag
+from homebrew_sync.errors import ConfigError
+from homebrew_sync.selection import newest_macos_tags, resolve_platforms, select_tag
 
 TABLE = [
     # (available tags in the API's listing order, client platform, expected tag)

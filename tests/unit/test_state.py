@@ -6,12 +6,12 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from homebrew_sync.errors import LockHeldError, StateError
+from homebrew_sync.keys import LOCK_KEY, STATE_BACKUP_KEY, STATE_KEY
+from homebrew_sync.lock import LockInfo, RunLock
+from homebrew_sync.models import StateFile
+from homebrew_sync.state import StateStore, dump_state, parse_state
 
-from shared.errors import LockHeldError, StateError
-from shared.lock import LockInfo, RunLock
-from shared.models import StateFile
-from shared.naming import LOCK_KEY, STATE_BACKUP_KEY, STATE_KEY
-from shared.state import StateStore, dump_state, parse_state
 from tests.helpers import record, sha
 
 FILE = "curl-8.0.0.arm64_sonoma.bottle.tar.gz"

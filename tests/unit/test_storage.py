@@ -4,9 +4,8 @@ import hashlib
 import threading
 
 import pytest
-
-from shared.errors import IntegrityError, PreconditionFailed
-from shared.storage.local import LocalStorage
+from homebrew_sync.errors import IntegrityError, PreconditionFailed
+from homebrew_sync.storage.local import LocalStorage
 
 DATA = b"x" * 1000
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -75,7 +74,7 @@ def test_conditional_writes(storage):
 
 @pytest.mark.parametrize("key", ["../x", "/abs", "a//b", "a/../b", "a\\b", ".", ""])
 def test_unsafe_keys_are_refused(storage, key):
-    from shared.errors import UnsafeInputError
+    from homebrew_sync.errors import UnsafeInputError
 
     with pytest.raises(UnsafeInputError):
         storage.write(key, b"1")
@@ -84,7 +83,7 @@ def test_unsafe_keys_are_refused(storage, key):
 def test_local_enospc_leaves_no_partial_file(tmp_path, monkeypatch):
     import errno
 
-    from shared.errors import StorageError
+    from homebrew_sync.errors import StorageError
 
     storage = LocalStorage(tmp_path)
 

@@ -4,10 +4,10 @@ import hashlib
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
+from homebrew_sync.errors import PreconditionFailed, StorageError
+from homebrew_sync.storage.local import LocalStorage
+from homebrew_sync.storage.s3 import S3Storage
 
-from shared.errors import PreconditionFailed, StorageError
-from shared.storage.local import LocalStorage
-from shared.storage.s3 import S3Storage
 from tests.conftest import BUCKET
 
 BIG = b"b" * ((5 << 20) + 10)  # above the 5 MiB part size: a multipart upload

@@ -1,7 +1,0 @@
-"""`python -m shared` is the `homebrew-sync` command."""
-
-import sys
-
-from shared.cli import main
-
-sys.exit(main())

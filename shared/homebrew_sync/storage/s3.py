@@ -1,0 +1,238 @@
+"""The mirror as an S3 bucket (and optional prefix).
+
+Small bottles are buffered and sent as one PUT carrying `ChecksumSHA256` (S3 refuses bytes that do not
+match); larger ones go up as a multipart upload whose parts carry their own checksums, completed only
+after the whole-object sha256 matched and aborted otherwise. The sha256 is kept as object metadata.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from homebrew_sync.errors import ConfigError, IntegrityError
+from homebrew_sync.keys import validate_key
+from homebrew_sync.storage import BOTTLE_CONTENT_TYPE, DigestCheck, Document, ObjectInfo
+from homebrew_sync.storage.errors import MISSING_CODES, client_error_code, s3_error, s3_errors
+
+if TYPE_CHECKING:
+    from homebrew_sync.config import Settings
+
+SHA256_METADATA = "sha256"
+S3_MAX_ATTEMPTS = 8  # botocore's own retries of one request (throttling, 5xx, timeouts)
+
+
+def s3_client(settings: Settings) -> Any:
+    """boto3 S3 client with the configured retry mode and a pool as large as the transfer concurrency."""
+    config = Config(
+        retries={"mode": settings.s3_retry_mode, "max_attempts": S3_MAX_ATTEMPTS},
+        max_pool_connections=settings.concurrency * 2 + 8,
+        connect_timeout=settings.connect_timeout_s,
+        read_timeout=max(settings.read_timeout_s, 60),
+    )
+    try:
+        return boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
+    except (BotoCoreError, ValueError) as exc:
+        raise ConfigError(f"cannot set up the S3 client: {' '.join(str(exc).split())}") from None
+
+
+def _b64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+class S3Storage:
+    keeps_versions = True  # the bucket is versioned (the s3 module enables it; README asks it of others)
+
+    def __init__(self, client: Any, bucket: str, prefix: str = "", *, part_size: int = 8 << 20) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self.part_size = part_size  # also the threshold: smaller objects go up in one PUT
+        self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, bucket: str, prefix: str) -> S3Storage:
+        return cls(s3_client(settings), bucket, prefix, part_size=settings.multipart_part_mb << 20)
+
+    def _key(self, key: str) -> str:
+        return self.prefix + validate_key(key)
+
+    def _where(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+    # --- small documents -------------------------------------------------------------------------------
+
+    def read(self, key: str) -> Document | None:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return Document(response["Body"].read(), response["ETag"])
+        except ClientError as exc:
+            if client_error_code(exc) in MISSING_CODES:
+                return None
+            raise s3_error(exc, "read", self._where(key)) from exc
+        except BotoCoreError as exc:
+            raise s3_error(exc, "read", self._where(key)) from exc
+
+    def write(self, key: str, data: bytes, *, if_match: str | None = None, if_absent: bool = False) -> str:
+        extra: dict[str, str] = {}
+        if if_match is not None:
+            extra["IfMatch"] = if_match
+        if if_absent:
+            extra["IfNoneMatch"] = "*"
+        with s3_errors("write", self._where(key)):
+            response = self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Body=data,
+                ContentType="application/json",
+                ChecksumSHA256=_b64(hashlib.sha256(data).hexdigest()),
+                **extra,
+            )
+        return str(response["ETag"])
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        extra = {"IfMatch": if_match} if if_match is not None else {}
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key), **extra)
+        except ClientError as exc:
+            if client_error_code(exc) not in MISSING_CODES:
+                raise s3_error(exc, "delete", self._where(key)) from exc
+        except BotoCoreError as exc:
+            raise s3_error(exc, "delete", self._where(key)) from exc
+
+    # --- bottles ---------------------------------------------------------------------------------------
+
+    def put_verified(
+        self,
+        key: str,
+        chunks: Iterable[bytes],
+        *,
+        sha256: str,
+        size: int | None,
+        content_type: str = BOTTLE_CONTENT_TYPE,
+    ) -> int:
+        full_key = self._key(key)
+        check = DigestCheck(sha256, size, key.rsplit("/", 1)[-1])
+        buffer = bytearray()
+        stream = iter(chunks)
+        for chunk in stream:
+            check.update(chunk)
+            buffer += chunk
+            if len(buffer) >= self.part_size:
+                self._multipart(full_key, sha256, check, buffer, stream, content_type)
+                return check.size
+        check.verify()
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=full_key,
+                Body=bytes(buffer),
+                ChecksumSHA256=_b64(sha256),
+                Metadata={SHA256_METADATA: sha256},
+                ContentType=content_type,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise s3_error(exc, "store", f"s3://{self.bucket}/{full_key}", file=check.what) from exc
+        return check.size
+
+    def _multipart(
+        self,
+        full_key: str,
+        sha256: str,
+        check: DigestCheck,
+        buffer: bytearray,
+        stream: Iterator[bytes],
+        content_type: str,
+    ) -> None:
+        with s3_errors("start an upload to", f"s3://{self.bucket}/{full_key}", file=check.what):
+            upload = self.client.create_multipart_upload(
+                Bucket=self.bucket,
+                Key=full_key,
+                ChecksumAlgorithm="SHA256",
+                Metadata={SHA256_METADATA: sha256},
+                ContentType=content_type,
+            )
+        upload_id = upload["UploadId"]
+        parts: list[dict[str, Any]] = []
+        try:
+            while True:
+                while len(buffer) >= self.part_size:
+                    with memoryview(buffer) as view:
+                        part = bytes(view[: self.part_size])
+                    del buffer[: self.part_size]
+                    parts.append(self._upload_part(full_key, upload_id, len(parts) + 1, part))
+                chunk = next(stream, None)
+                if chunk is None:
+                    break
+                check.update(chunk)
+                buffer += chunk
+            check.verify()  # the whole object matched: only now may it become visible
+            if buffer or not parts:
+                parts.append(self._upload_part(full_key, upload_id, len(parts) + 1, bytes(buffer)))
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=full_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException as exc:
+            # an upload that slips through is removed by the bucket's abort-incomplete-uploads rule
+            with contextlib.suppress(ClientError, BotoCoreError):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key, UploadId=upload_id)
+            if isinstance(exc, ClientError | BotoCoreError):
+                raise s3_error(exc, "store", f"s3://{self.bucket}/{full_key}", file=check.what) from exc
+            raise
+
+    def _upload_part(self, full_key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+        checksum = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+        response = self.client.upload_part(
+            Bucket=self.bucket,
+            Key=full_key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data,
+            ChecksumSHA256=checksum,
+        )
+        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
+
+    def copy_verified(self, source_key: str, key: str, *, sha256: str, size: int) -> None:
+        source = self.stat(source_key)
+        if source is None or source.size != size or source.sha256 != sha256:
+            raise IntegrityError(f"copy source {source_key} does not hold sha256 {sha256}", file=key)
+        with s3_errors(f"copy {self._where(source_key)} to", self._where(key), file=key):
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": self._key(source_key)},
+                self.bucket,
+                self._key(key),
+                ExtraArgs={"MetadataDirective": "COPY"},
+            )
+
+    # --- listing ---------------------------------------------------------------------------------------
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if client_error_code(exc) in MISSING_CODES:
+                return None
+            raise s3_error(exc, "stat", self._where(key)) from exc
+        except BotoCoreError as exc:
+            raise s3_error(exc, "stat", self._where(key)) from exc
+        return ObjectInfo(key, int(head["ContentLength"]), head.get("Metadata", {}).get(SHA256_METADATA))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        with s3_errors("list", f"s3://{self.bucket}/{self.prefix}{prefix}"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(item["Key"][len(self.prefix) :], int(item["Size"]))
+
+    def iter_bytes(self, key: str) -> Iterator[bytes]:
+        with s3_errors("read", self._where(key)):
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+        with s3_errors("read", self._where(key)), contextlib.closing(body):
+            yield from body.iter_chunks(1 << 20)
