@@ -38,12 +38,16 @@ class RequestRecord:
 
 
 class Server(StoppableServer):
+    """One of the two hosts; handlers reach the FakeUpstream (catalogue, faults, log) through it."""
+
     def __init__(self, address, handler, upstream: FakeUpstream) -> None:
         self.upstream = upstream
         super().__init__(address, handler)
 
 
 class Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, every request logged, a hang-up recorded as an incomplete response."""
+
     protocol_version = "HTTP/1.1"
     server_version = "fake-upstream"
     timeout = 120
