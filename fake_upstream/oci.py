@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from fake_upstream.catalogue import LINUX_TAGS, MACOS_VERSIONS, Bottle, Release, bottle_filename
+from fake_upstream.brew import LINUX_TAGS, MACOS_VERSIONS, bottle_filename
+from fake_upstream.catalogue import Bottle, Release
 
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
@@ -83,10 +84,7 @@ def _tab(release: Release, bottle: Bottle) -> dict:
         "changed_files": [],
         "source_modified_time": int(created.timestamp()) - 86400,
         "compiler": "clang" if platform["os"] == "darwin" else "gcc-12",
-        "runtime_dependencies": [
-            {"full_name": d, "version": "1.0", "revision": 0, "pkg_version": "1.0", "declared_directly": True}
-            for d in release.runtime_dependencies
-        ],
+        "runtime_dependencies": [],  # the catalogue models no dependencies: nothing the mirror reads
         "arch": "arm64" if platform["architecture"] == "arm64" else "x86_64",
         "built_on": built_on,
     }
@@ -105,14 +103,11 @@ def build_index(release: Release) -> IndexDocument:
     formula_annotations = {
         "com.github.package.type": "homebrew_bottle",
         "org.opencontainers.image.created": release.created,
-        "org.opencontainers.image.description": release.desc,
         "org.opencontainers.image.documentation": documentation,
-        "org.opencontainers.image.license": release.license or "",
         "org.opencontainers.image.ref.name": release.image_tag,
         "org.opencontainers.image.revision": release.git_revision,
         "org.opencontainers.image.source": source,
         "org.opencontainers.image.title": release.name,
-        "org.opencontainers.image.url": release.homepage,
         "org.opencontainers.image.vendor": "homebrew",
         "org.opencontainers.image.version": release.pkg_version,
     }

@@ -19,47 +19,20 @@ import secrets
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from fake_upstream import api_files, jws, oci
-from fake_upstream.catalogue import (
-    BLOCK,
-    BlobSpec,
-    Catalogue,
-    generate_catalogue,
-    image_name,
-    iter_blob_bytes,
-)
-from fake_upstream.faults import API_KEY, BLOB_HOST_KINDS, REGISTRY_BLOB_KINDS, Faults
-from fake_upstream.httpserver import StoppableServer
+from fake_upstream.blob_host import BlobHandler
+from fake_upstream.brew import image_name
+from fake_upstream.catalogue import Catalogue, generate_catalogue
+from fake_upstream.faults import API_KEY, REGISTRY_BLOB_KINDS, Faults
+from fake_upstream.handler import Handler, RequestRecord, Server
 
 ANONYMOUS_BEARER = "Bearer QQ=="  # base64("A"): ghcr's anonymous token (homebrew.md section 3)
 REGISTRY_PREFIX = "/v2/homebrew/core/"
-_BLOB_PATH = re.compile(r"/ghcr1/blobs/sha256:([0-9a-f]{64})")
-_WRONG_BYTES_XOR = 0x5A5A_5A5A_5A5A_5A5A
 _URL_TTL = 600
-
-
-@dataclass
-class RequestRecord:
-    """One request as the upstream saw it. Also readable as a mapping (record["status"])."""
-
-    host: str  # "main" (API + registry) or "blob" (the redirect target)
-    method: str
-    path: str
-    status: int
-    headers: dict[str, str]
-    sha256: str | None = None
-    bytes_sent: int = 0
-    completed: bool = True
-    note: str = ""
-    time: float = field(default_factory=time.time)
-
-    def __getitem__(self, key: str):
-        return getattr(self, key)
 
 
 @dataclass(frozen=True)
@@ -70,96 +43,7 @@ class _ApiDocument:
     last_modified: int
 
 
-class _Server(StoppableServer):
-    def __init__(self, address, handler, upstream: FakeUpstream) -> None:
-        self.upstream = upstream
-        super().__init__(address, handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "fake-upstream"
-    timeout = 120
-    host_label = ""
-
-    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
-        pass
-
-    @property
-    def up(self) -> FakeUpstream:
-        return self.server.upstream  # type: ignore[attr-defined]
-
-    def do_GET(self):
-        self._dispatch()
-
-    def do_HEAD(self):
-        self._dispatch()
-
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self._start()
-        self._error(405, "UNSUPPORTED", "method not allowed")
-
-    def _start(self) -> None:
-        self._record: RequestRecord | None = None
-        self._sha: str | None = None
-        self._note = ""
-
-    def _open_record(self, status: int, completed: bool) -> RequestRecord:
-        """Log the request as its response starts, so a client never sees an answer it can't find
-        in `requests`; streaming updates bytes_sent/completed in place."""
-        record = RequestRecord(
-            host=self.host_label,
-            method=self.command,
-            path=self.path,
-            status=status,
-            headers=dict(self.headers.items()),
-            sha256=self._sha,
-            completed=completed,
-            note=self._note,
-        )
-        self._record = record
-        self.up._log(record)
-        return record
-
-    def _dispatch(self) -> None:
-        self._start()
-        try:
-            self._route()
-        except OSError:  # the client hung up, timed out, or stop() cut the connection
-            self.close_connection = True
-            if self._record is not None:
-                self._record.completed = False
-        if self._record is None:
-            self._open_record(0, completed=False)
-
-    def _route(self) -> None:
-        raise NotImplementedError
-
-    def _send(self, status: int, body: bytes = b"", content_type: str = "application/json", headers=None) -> None:
-        with_body = self.command != "HEAD" and status != 304 and bool(body)
-        record = self._open_record(status, completed=True)
-        record.bytes_sent = len(body) if with_body else 0
-        self.send_response(status)
-        if status != 304:
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if with_body:
-            self.wfile.write(body)
-
-    def _error(self, status: int, code: str, message: str, headers=None, detail=None) -> None:
-        error: dict = {"code": code, "message": message}
-        if detail is not None:
-            error["detail"] = detail
-        self._send(status, json.dumps({"errors": [error]}).encode(), headers=headers)
-
-
-class _MainHandler(_Handler):
+class _MainHandler(Handler):
     """formulae.brew.sh (/api/...) and ghcr.io (/v2/...)."""
 
     host_label = "main"
@@ -312,105 +196,6 @@ class _MainHandler(_Handler):
         self._send(307, b"", content_type="text/plain", headers={"Location": self.up.signed_blob_url(sha)})
 
 
-class _BlobHandler(_Handler):
-    """pkg-containers.githubusercontent.com: signed URLs, raw bytes, no Authorization accepted."""
-
-    host_label = "blob"
-
-    def _route(self) -> None:
-        split = urlsplit(self.path)
-        if "Authorization" in self.headers:
-            # A client that forwards ghcr's Bearer header across hosts leaks it; refuse loudly.
-            self._note = "authorization refused"
-            self._send(400, b"Authorization header is not allowed on this host", content_type="text/plain")
-            return
-        match = _BLOB_PATH.fullmatch(split.path)
-        if not match:
-            self._send(404, b"BlobNotFound", content_type="text/plain")
-            return
-        sha = self._sha = match.group(1)
-        if not self.up._verify_signature(sha, parse_qs(split.query)):
-            self._send(403, b"AuthenticationFailed", content_type="text/plain")
-            return
-        try:
-            spec = self.up.catalogue.blob(sha)
-        except KeyError:
-            self._send(404, b"BlobNotFound", content_type="text/plain")
-            return
-        span = _parse_range(self.headers.get("Range"), spec.size)
-        if span is None:
-            self._send(416, b"", content_type="text/plain", headers={"Content-Range": f"bytes */{spec.size}"})
-            return
-        start, stop, partial = span
-        fault = self.up.faults.take([sha], BLOB_HOST_KINDS) if self.command == "GET" else None
-        self._note = f"fault:{fault.kind}" if fault else ""
-        status = 206 if partial else 200
-        self._expected = stop - start
-        self._open_record(status, completed=self.command == "HEAD" or stop == start)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(stop - start))
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("ETag", f'"0x{sha[:16].upper()}"')
-        if partial:
-            self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{spec.size}")
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        self._stream(spec, start, stop, fault)
-
-    def _write(self, piece: bytes, may_complete: bool = True) -> None:
-        # Account before writing: once the client holds the last byte, the log already says so.
-        record = self._record
-        record.bytes_sent += len(piece)
-        record.completed = may_complete and record.bytes_sent >= self._expected
-        try:
-            self.wfile.write(piece)
-        except OSError:
-            record.bytes_sent -= len(piece)
-            record.completed = False
-            raise
-
-    def _abort(self) -> None:
-        self._record.completed = False
-        self.close_connection = True
-
-    def _stream(self, spec: BlobSpec, start: int, stop: int, fault) -> None:
-        stopping = self.up._stop_event
-        kind = fault.kind if fault else ""
-        if kind == "wrong_bytes":
-            spec = BlobSpec(spec.size, spec.seed ^ _WRONG_BYTES_XOR)
-        if kind == "truncated":
-            # Full Content-Length promised, half delivered, then the connection closes.
-            for piece in iter_blob_bytes(spec, BLOCK, start, start + (stop - start) // 2):
-                self._write(piece, may_complete=False)
-            self._abort()
-            return
-        pos = start
-        if kind == "stall":
-            prefix = min(int(fault.params["prefix_bytes"]), stop - start)
-            for piece in iter_blob_bytes(spec, BLOCK, start, start + prefix):
-                self._write(piece)
-            self.wfile.flush()
-            pos = start + prefix
-            if stopping.wait(float(fault.params["seconds"])):
-                self._abort()
-                return
-        if kind == "slow_drip":
-            interval = float(fault.params["interval"])
-            for piece in iter_blob_bytes(spec, max(1, int(fault.params["chunk"])), pos, stop):
-                self._write(piece)
-                if stopping.wait(interval):
-                    self._abort()
-                    return
-            return
-        for piece in iter_blob_bytes(spec, BLOCK, pos, stop):
-            if stopping.is_set():
-                self._abort()
-                return
-            self._write(piece)
-
-
 def _accepts_gzip(header: str) -> bool:
     for part in header.split(","):
         token, _, params = part.strip().partition(";")
@@ -418,25 +203,6 @@ def _accepts_gzip(header: str) -> bool:
             q = params.strip()
             return not (q.startswith("q=") and float(q[2:] or 0) == 0)
     return False
-
-
-def _parse_range(header: str | None, size: int) -> tuple[int, int, bool] | None:
-    """(start, stop, partial) for a single `bytes=` range; None when unsatisfiable."""
-    if not header or not header.startswith("bytes=") or "," in header:
-        return 0, size, False
-    first, _, last = header[len("bytes=") :].strip().partition("-")
-    try:
-        if first == "":
-            length = int(last)
-            start, stop = max(0, size - length), size
-        else:
-            start = int(first)
-            stop = min(size, int(last) + 1) if last else size
-    except ValueError:
-        return 0, size, False
-    if start >= size or start >= stop:
-        return None
-    return start, stop, True
 
 
 class FakeUpstream:
@@ -461,7 +227,7 @@ class FakeUpstream:
         self.faults = faults if faults is not None else Faults()
         self.host = host
         self._requested_ports = (port, blob_port)
-        self._servers: list[_Server] = []
+        self._servers: list[Server] = []
         self._threads: list[threading.Thread] = []
         self._stop_event = threading.Event()
         self._log_lock = threading.Lock()
@@ -479,8 +245,8 @@ class FakeUpstream:
         if self._servers:
             return self
         self._stop_event.clear()
-        main = _Server((self.host, self._requested_ports[0]), _MainHandler, self)
-        blob = _Server((self.host, self._requested_ports[1]), _BlobHandler, self)
+        main = Server((self.host, self._requested_ports[0]), _MainHandler, self)
+        blob = Server((self.host, self._requested_ports[1]), BlobHandler, self)
         self._servers = [main, blob]
         self.port = main.server_address[1]
         self.blob_port = blob.server_address[1]
