@@ -18,7 +18,7 @@ locals {
       logDriver = "awslogs"
       options = {
         awslogs-group         = aws_cloudwatch_log_group.this.name
-        awslogs-region        = data.aws_region.current.region
+        awslogs-region        = data.aws_region.current.name
         awslogs-stream-prefix = "sync"
       }
     }
