@@ -400,8 +400,8 @@ variable "plan_budget_s" {
   default     = 120
 
   validation {
-    condition     = var.plan_budget_s > 0 && var.plan_budget_s <= 3600
-    error_message = "plan_budget_s must be between 1 and 3600 seconds."
+    condition     = var.plan_budget_s > 0 && var.plan_budget_s + 60 <= var.orchestrator_timeout
+    error_message = "plan_budget_s must be positive and end at least 60 s before orchestrator_timeout: the rest of the run (state, dispatch, messages) needs that time."
   }
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from moto.server import ThreadedMotoServer
@@ -64,23 +65,33 @@ def tf_root(tmp_path_factory, moto_server, tf_cli_config) -> tf.Terraform:
 
 @pytest.fixture(scope="session")
 def tf_plan(tf_root, tmp_path_factory):
-    """tf_plan(tfvars) -> `terraform show -json` of a plan for those variables (cached per variable set)."""
-    cache: dict[str, dict] = {}
-    lock = threading.Lock()
-    workdir = tmp_path_factory.mktemp("tf-plans")
+    """tf_plan(tfvars) -> `terraform show -json` of a plan for those variables (cached per variable set).
 
-    def plan(tfvars: dict | None = None) -> dict:
+    `tf_plan.prefetch(tfvars, ...)` starts several plans at once (they share nothing but the read-only
+    working directory); a later tf_plan(tfvars) waits for its own.
+    """
+    workdir = tmp_path_factory.mktemp("tf-plans")
+    pool = ThreadPoolExecutor(max_workers=3)
+    futures: dict[str, Future] = {}
+    lock = threading.Lock()
+
+    def run_plan(index: int, tfvars: dict) -> dict:
+        var_file = tf.write_tfvars(workdir / f"plan-{index}.tfvars.json", tfvars)
+        planfile = str(workdir / f"plan-{index}.tfplan")
+        tf_root.run("plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}", f"-out={planfile}")
+        return tf_root.show_json(planfile)
+
+    def submit(tfvars: dict | None) -> Future:
         tfvars = dict(tfvars or {})
         key = tf.tfvars_key(tfvars)
         with lock:
-            if key not in cache:
-                index = len(cache)
-                var_file = tf.write_tfvars(workdir / f"plan-{index}.tfvars.json", tfvars)
-                planfile = str(workdir / f"plan-{index}.tfplan")
-                tf_root.run(
-                    "plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}", f"-out={planfile}"
-                )
-                cache[key] = tf_root.show_json(planfile)
-            return cache[key]
+            if key not in futures:
+                futures[key] = pool.submit(run_plan, len(futures), tfvars)
+            return futures[key]
 
-    return plan
+    def plan(tfvars: dict | None = None) -> dict:
+        return submit(tfvars).result()
+
+    plan.prefetch = lambda *sets: [submit(tfvars) for tfvars in sets]
+    yield plan
+    pool.shutdown(wait=True, cancel_futures=True)

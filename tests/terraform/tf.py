@@ -97,7 +97,10 @@ def write_cli_config(directory: Path, mirror: Path) -> Path:
 
 
 def override_tf(endpoint: str) -> str:
-    """Provider settings merged into the copy's provider "aws" block: moto, fake keys, no AWS checks."""
+    """Provider settings merged into the copy's provider "aws" block: moto, fake keys, no AWS checks.
+
+    One retry only: moto answers an API it lacks with HTTP 500, which the provider would otherwise retry
+    for minutes."""
     endpoints = "\n".join(f"    {name:<14} = {json.dumps(endpoint)}" for name in ENDPOINT_SERVICES)
     return (
         'provider "aws" {\n'
@@ -109,6 +112,7 @@ def override_tf(endpoint: str) -> str:
         "  skip_requesting_account_id  = false\n"
         "  skip_region_validation      = true\n"
         "  s3_use_path_style           = true\n"
+        "  max_retries                 = 1\n"
         "\n"
         "  endpoints {\n"
         f"{endpoints}\n"

@@ -77,3 +77,8 @@ output "usage_alarm_arns" {
   description = "ARNs of the CPU and memory alarms of the sync tasks (empty without Container Insights)."
   value       = [for alarm in aws_cloudwatch_metric_alarm.task_usage : alarm.arn]
 }
+
+output "environment_names" {
+  description = "Names of the settings the sync task receives in its environment (values may be secrets' ARNs, never secrets)."
+  value       = sort(keys(local.environment))
+}
