@@ -6,6 +6,8 @@ and the end of the pytest run repeats it, so a green run without them is never m
 
 from __future__ import annotations
 
+import json
+import shutil
 import socket
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -95,3 +97,23 @@ def tf_plan(tf_root, tmp_path_factory):
     plan.prefetch = lambda *sets: [submit(tfvars) for tfvars in sets]
     yield plan
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+# The variables of the applied deployment: the defaults (what a first `terraform apply` creates).
+APPLIED_TFVARS: dict = {}
+
+
+@pytest.fixture(scope="session")
+def tf_applied(tf_root, tmp_path_factory):
+    """`terraform apply` of the defaults against moto, in a copy of the initialised root (the plans keep
+    theirs clean). Returns the terraform handle, the var file, the apply process and `show -json`."""
+    workdir = tmp_path_factory.mktemp("tf-apply") / "terraform"
+    shutil.copytree(tf_root.workdir, workdir, symlinks=True)
+    shutil.copytree(tf_root.workdir.parent / "build", workdir.parent / "build")
+    terraform = tf.Terraform(workdir, tf_root.env["TF_CLI_CONFIG_FILE"])
+    var_file = tf.write_tfvars(workdir / "test.tfvars.json", APPLIED_TFVARS)
+    proc = terraform.run(
+        "apply", "-auto-approve", "-no-color", "-input=false", "-parallelism=20", f"-var-file={var_file}", check=False
+    )
+    state = json.loads(terraform.run("show", "-json").stdout)
+    return {"terraform": terraform, "var_file": var_file, "apply": proc, "state": state}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -53,7 +54,8 @@ MOTO_GAPS = {
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _plans_in_parallel(tf_plan):
+def _plans_in_parallel(tf_plan, module_validations):
+    """Plans and module validations start together; the tests then find their results ready."""
     tf_plan.prefetch(*VARIABLE_SETS.values())
 
 
@@ -82,7 +84,10 @@ def test_fmt_check_recursive(tf_cli_config):
 
 
 def _validate(terraform: tf.Terraform) -> dict:
-    report = json.loads(terraform.run("validate", "-json", "-no-color", check=False).stdout)
+    return _check_validation(json.loads(terraform.run("validate", "-json", "-no-color", check=False).stdout))
+
+
+def _check_validation(report: dict) -> dict:
     problems = [f"{d['severity']}: {d['summary']}: {d.get('detail', '')}" for d in report["diagnostics"]]
     assert report["valid"], problems
     assert report["warning_count"] == 0, problems
@@ -93,13 +98,28 @@ def test_validate_root_without_warnings(tf_root):
     _validate(tf_root)
 
 
-@pytest.mark.parametrize("module", sorted(p.name for p in tf.MODULES_DIR.iterdir() if p.is_dir()))
-def test_validate_each_module_on_its_own(module, tf_cli_config, tmp_path):
-    copy = tmp_path / module
-    shutil.copytree(tf.MODULES_DIR / module, copy)
-    terraform = tf.Terraform(copy, tf_cli_config)
-    terraform.init()
-    _validate(terraform)
+MODULES = sorted(p.name for p in tf.MODULES_DIR.iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="module")
+def module_validations(tf_cli_config, tmp_path_factory) -> dict[str, Future]:
+    """Each module copied alone, `init` + `validate -json`, all at once (each loads the provider schema)."""
+    pool = ThreadPoolExecutor(max_workers=4)
+
+    def validate(module: str) -> dict:
+        copy = tmp_path_factory.mktemp("module") / module
+        shutil.copytree(tf.MODULES_DIR / module, copy)
+        terraform = tf.Terraform(copy, tf_cli_config)
+        terraform.init()
+        return json.loads(terraform.run("validate", "-json", "-no-color", check=False).stdout)
+
+    yield {module: pool.submit(validate, module) for module in MODULES}
+    pool.shutdown(wait=True)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_validate_each_module_on_its_own(module, module_validations):
+    _check_validation(module_validations[module].result())
 
 
 def test_bad_variable_stops_the_plan_with_its_message(tf_plan):
@@ -256,48 +276,19 @@ def test_work_dir_comes_with_efs(tf_plan):
 # --- apply and destroy against moto -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def applied(tf_root, tf_plan, tmp_path_factory):
-    """`terraform apply` of the defaults in a copy of the initialised root (the plans keep theirs clean)."""
-    tf_plan.prefetch(*VARIABLE_SETS.values())
-    workdir = tmp_path_factory.mktemp("tf-apply") / "terraform"
-    shutil.copytree(tf_root.workdir, workdir, symlinks=True)
-    shutil.copytree(tf_root.workdir.parent / "build", workdir.parent / "build")
-    terraform = tf.Terraform(workdir, tf_root.env["TF_CLI_CONFIG_FILE"])
-    var_file = tf.write_tfvars(workdir / "test.tfvars.json", VARIABLE_SETS["defaults"])
-    proc = terraform.run(
-        "apply", "-auto-approve", "-no-color", "-input=false", "-parallelism=20", f"-var-file={var_file}", check=False
-    )
-    state = json.loads(terraform.run("show", "-json").stdout)
-    return {"terraform": terraform, "var_file": var_file, "apply": proc, "state": state}
-
-
-def state_resources(state: dict) -> dict[str, dict]:
-    found: dict[str, dict] = {}
-
-    def walk(module: dict) -> None:
-        for resource in module.get("resources", []):
-            found[resource["address"]] = resource
-        for child in module.get("child_modules", []):
-            walk(child)
-
-    walk(state.get("values", {}).get("root_module", {}))
-    return found
-
-
-def test_apply_creates_everything_moto_supports(applied, tf_plan):
+def test_apply_creates_everything_moto_supports(tf_applied, tf_plan):
     planned = {r["address"] for r in tf.resources(tf_plan({})) if r["mode"] == "managed"}
-    created = {a for a, r in state_resources(applied["state"]).items() if r["mode"] == "managed"}
+    created = {a for a, r in tf.state_resources(tf_applied["state"]).items() if r["mode"] == "managed"}
     not_created = planned - created
-    output = applied["apply"].stdout[-3000:] + applied["apply"].stderr[-3000:]
+    output = tf_applied["apply"].stdout[-3000:] + tf_applied["apply"].stderr[-3000:]
     assert not_created == set(MOTO_GAPS), f"not created: {sorted(not_created)}\n{output}"
     assert len(created) >= 90
 
 
-def test_applied_environments_match_the_code(applied):
+def test_applied_environments_match_the_code(tf_applied):
     from tests.terraform.test_runtime_env import missing_settings
 
-    resources = state_resources(applied["state"])
+    resources = tf.state_resources(tf_applied["state"])
     orchestrator = resources["module.lambda.aws_lambda_function.orchestrator"]["values"]
     sync = resources["module.lambda.aws_lambda_function.sync"]["values"]
     task = resources["module.ecs.aws_ecs_task_definition.this"]["values"]
@@ -308,7 +299,7 @@ def test_applied_environments_match_the_code(applied):
         "ecs": {item["name"]: item["value"] for item in container["environment"]},
     }
     assert missing_settings({k: set(v) for k, v in envs.items()}) == []
-    outputs = applied["state"]["values"]["outputs"]["runtime_setting_names"]["value"]
+    outputs = tf_applied["state"]["values"]["outputs"]["runtime_setting_names"]["value"]
     assert {k: sorted(v) for k, v in envs.items()} == outputs
     # Fix 9: the log group the messages name is the one Terraform created.
     group = resources["module.ecs.aws_cloudwatch_log_group.this"]["values"]["name"]
@@ -317,9 +308,9 @@ def test_applied_environments_match_the_code(applied):
     assert float(envs["orchestrator"]["HOMEBREW_SYNC_PLAN_BUDGET_S"]) + 60 <= orchestrator["timeout"]
 
 
-def test_stopped_task_events_reach_the_orchestrator(applied):
+def test_stopped_task_events_reach_the_orchestrator(tf_applied):
     """Fix 3: the failed-task rule targets the orchestrator, which lets that rule (only) invoke it."""
-    resources = state_resources(applied["state"])
+    resources = tf.state_resources(tf_applied["state"])
     rule = resources["module.ecs.aws_cloudwatch_event_rule.task_failed"]["values"]
     function = resources["module.lambda.aws_lambda_function.orchestrator"]["values"]
     target = resources["module.ecs.aws_cloudwatch_event_target.task_stopped_notify"]["values"]
@@ -336,18 +327,23 @@ def test_stopped_task_events_reach_the_orchestrator(applied):
     assert {"stopCode": ["TaskFailedToStart", "SpotInterruption"]} in detail["$or"]
 
 
-def test_iam_allows_every_aws_call_the_code_makes(applied):
+def test_iam_allows_every_aws_call_the_code_makes(tf_applied):
     from tests.terraform.iam_calls import missing_permissions
 
-    resources = state_resources(applied["state"])
+    resources = tf.state_resources(tf_applied["state"])
     assert missing_permissions(resources) == []
 
 
-def test_destroy_leaves_nothing(applied):
+def test_destroy_leaves_nothing(tf_applied):
     """Runs last: `terraform destroy` of the applied defaults (buckets empty, force_destroy off)."""
-    terraform = applied["terraform"]
+    terraform = tf_applied["terraform"]
     terraform.run(
-        "destroy", "-auto-approve", "-no-color", "-input=false", "-parallelism=20", f"-var-file={applied['var_file']}"
+        "destroy",
+        "-auto-approve",
+        "-no-color",
+        "-input=false",
+        "-parallelism=20",
+        f"-var-file={tf_applied['var_file']}",
     )
     state = json.loads(terraform.run("show", "-json").stdout)
-    assert state_resources(state) == {}
+    assert tf.state_resources(state) == {}

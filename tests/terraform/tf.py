@@ -211,3 +211,17 @@ def resources(plan: dict) -> list[dict]:
 
 def of_type(plan: dict, resource_type: str) -> list[dict]:
     return [r for r in resources(plan) if r["type"] == resource_type]
+
+
+def state_resources(state: dict) -> dict[str, dict]:
+    """Every resource of `terraform show -json` state output, by address (modules included)."""
+    found: dict[str, dict] = {}
+
+    def walk(module: dict) -> None:
+        for resource in module.get("resources", []):
+            found[resource["address"]] = resource
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk(state.get("values", {}).get("root_module", {}))
+    return found
