@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: venv demo test bench invoke lint schema build-lambda build-image clean
+.PHONY: venv demo test bench invoke lint build-lambda build-image clean
 
 venv: $(STAMP)
 
@@ -28,7 +28,8 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 demo: $(STAMP)
 	$(PY) scripts/demo.py --dest ./mirror
 
-## test: the whole offline test suite
+## test: the whole offline test suite (real terraform against moto when terraform and a provider mirror
+## are present; otherwise those tests skip and the summary says what is missing)
 test: $(STAMP) $(CHECKOV_STAMP)
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest
 
@@ -45,9 +46,6 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check shared lambda ecs scripts tests fake_upstream
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-
-schema: $(STAMP)
-	$(PY) scripts/extract_aws_schema.py
 
 build-lambda:
 	scripts/build_lambda.sh

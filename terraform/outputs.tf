@@ -95,3 +95,12 @@ output "manual_trigger_commands" {
     lambda      = "aws lambda invoke --function-name ${module.lambda.orchestrator_function_name} --invocation-type Event --cli-binary-format raw-in-base64-out --payload '{\"source\": \"manual\"}' response.json"
   }
 }
+
+output "runtime_setting_names" {
+  description = "Names of the engine settings each runtime receives in its environment (orchestrator, sync worker, ECS task)."
+  value = {
+    orchestrator = sort(keys(local.orchestrator_environment))
+    sync         = sort(keys(local.engine_environment))
+    ecs          = module.ecs.environment_names
+  }
+}

@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     ecs_assign_public_ip: bool = False
     ecs_capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
     lambda_time_margin_s: float = _seconds(90.0, le=15 * MINUTE)
+    ecs_log_group: str | None = None  # named in ECS task messages (Terraform sets it; aws/runtime.py)
     progress_every_percent: int = Field(10, ge=1, le=100)
     progress_every_minutes: float = Field(5.0, gt=0, le=DAY / MINUTE, allow_inf_nan=False)
 

@@ -1,5 +1,5 @@
-"""What the operator touches besides Terraform: tfvars example, manual trigger, build scripts, the
-Deploy section, and the schema extractor."""
+"""What the operator touches besides Terraform: tfvars example, manual trigger, build scripts and the
+deployment guide (docs/deploy.md)."""
 
 from __future__ import annotations
 
@@ -15,19 +15,30 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from tests.terraform.tfmodel import REPO_ROOT, SCHEMA_PATH, TERRAFORM_DIR, all_modules, load_schema, unquote
+from tests.terraform import tf
 
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import extract_aws_schema  # noqa: E402
-
+REPO_ROOT = tf.ROOT
+TERRAFORM_DIR = tf.TERRAFORM_DIR
 TFVARS_EXAMPLE = TERRAFORM_DIR / "terraform.tfvars.example"
+
+
+def unquote(value):
+    """python-hcl2 keeps the quotes of string literals."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+@pytest.fixture(scope="module")
+def root_variables(tf_plan) -> dict[str, dict]:
+    return tf_plan({})["configuration"]["root_module"]["variables"]
 
 
 # --- terraform.tfvars.example ---------------------------------------------------------------------
 
 
-def test_tfvars_example_sets_only_declared_variables():
-    variables = all_modules()["root"].variables
+def test_tfvars_example_sets_only_declared_variables(root_variables):
+    variables = root_variables
     with TFVARS_EXAMPLE.open(encoding="utf-8") as handle:
         active = {key for key in hcl2.load(handle) if not key.startswith("__")}
     commented = set(re.findall(r"^#\s*([a-z][a-z0-9_]*)\s+=", TFVARS_EXAMPLE.read_text(encoding="utf-8"), re.M))
@@ -49,14 +60,17 @@ def test_tfvars_example_values_pass_the_simple_validations():
 # --- manual-trigger.json ---------------------------------------------------------------------------
 
 
-def test_manual_trigger_matches_the_manual_rule():
+def test_manual_trigger_matches_the_manual_rule(tf_plan):
     entries = json.loads((REPO_ROOT / "manual-trigger.json").read_text(encoding="utf-8"))
     assert isinstance(entries, list) and len(entries) == 1
     entry = entries[0]
     assert set(entry) <= {"Source", "DetailType", "Detail", "EventBusName", "Resources", "Time"}
-    eventbridge = all_modules()["eventbridge"].locals
-    assert entry["Source"] == unquote(eventbridge["manual_event_source"])
-    assert entry["DetailType"] == unquote(eventbridge["manual_event_detail_type"])
+    rule = next(
+        r for r in tf.resources(tf_plan({})) if r["address"] == "module.eventbridge.aws_cloudwatch_event_rule.manual"
+    )
+    pattern = json.loads(rule["values"]["event_pattern"])
+    assert [entry["Source"]] == pattern["source"]
+    assert [entry["DetailType"]] == pattern["detail-type"]
     detail = json.loads(entry["Detail"])  # put-events wants Detail as a JSON string
     # The orchestrator accepts only its run options in a manual event's detail.
     assert isinstance(detail, dict) and set(detail) <= {"dry_run", "force", "platforms", "formulae"}
@@ -158,150 +172,42 @@ def test_build_image_refuses_to_overwrite_and_uses_ecr_login():
     assert "--file ecs/Dockerfile" in text and re.search(r"docker build .* \.$", text, re.M)
 
 
-# --- the README's Deploy section --------------------------------------------------------------------
+# --- docs/deploy.md ----------------------------------------------------------------------------------
+
+DEPLOY_GUIDE = REPO_ROOT / "docs" / "deploy.md"
 
 
-def deploy_section() -> str:
+def test_readme_deploy_section_points_to_the_guide():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     start = readme.index("\n## Deploy\n") + 1
     end = readme.find("\n## ", start + 1)
-    return readme[start : end if end != -1 else None]
+    assert "docs/deploy.md" in readme[start : end if end != -1 else None]
 
 
-def test_deploy_section_is_complete():
-    text = deploy_section()
-    assert text.startswith("## Deploy\n")
+def test_deploy_guide_is_complete():
+    text = DEPLOY_GUIDE.read_text(encoding="utf-8")
     for needle in (
-        "### Prerequisites",
+        "## Quick start",
         "scripts/build_lambda.sh",
         "scripts/build_image.sh",
         "terraform.tfvars",
         "terraform init",
-        "terraform plan",
         "terraform apply",
         "aws events put-events --entries file://manual-trigger.json",
-        "aws lambda invoke --function-name homebrew-sync-orchestrator",
-        "### Monthly cost",
-        "Without NAT",
-        "With NAT",
+        "## Monthly cost",
+        "## Teardown",
+        "force_destroy",
+        "secret_recovery_window_days",
+        "sync_reserved_concurrency",
+        "create_ecs_service_linked_role",
     ):
         assert needle in text, needle
 
 
-def test_deploy_section_names_only_real_variables():
-    variables = set(all_modules()["root"].variables)
-    text = deploy_section()
+def test_deploy_guide_names_only_real_variables(root_variables):
+    text = DEPLOY_GUIDE.read_text(encoding="utf-8")
     mentioned = set(re.findall(r"`([a-z][a-z0-9_]*)`", text))
     looks_like_variables = {name for name in mentioned if "_" in name}
-    not_variables = {"one_per_az", "ecr_repository_url", "dashboard_url"}  # a value and two outputs
-    unknown = looks_like_variables - variables - not_variables
-    assert not unknown, f"the Deploy section mentions unknown variables: {sorted(unknown)}"
-
-
-# --- scripts/extract_aws_schema.py -----------------------------------------------------------------
-
-DOCS = "https://registry.terraform.io/providers/hashicorp/aws/6.25.0/docs/resources/thing"
-
-
-def _link(anchor: str) -> str:
-    return f"Docs at Terraform Registry: {{@link {DOCS}#{anchor} Thing#{anchor}}}"
-
-
-FAKE_ASSEMBLY = {
-    "name": "@cdktf/provider-aws",
-    "types": {
-        "@cdktf/provider-aws.thing.Thing": {
-            "kind": "class",
-            "base": "cdktf.TerraformResource",
-            "docs": {"summary": f"Represents a {{@link {DOCS} aws_thing}}."},
-            "initializer": {
-                "parameters": [
-                    {"name": "scope"},
-                    {"name": "config", "type": {"fqn": "@cdktf/provider-aws.thing.ThingConfig"}},
-                ]
-            },
-        },
-        "@cdktf/provider-aws.thing.ThingConfig": {
-            "kind": "interface",
-            "interfaces": ["cdktf.TerraformMetaArguments"],
-            "properties": [
-                {
-                    "name": "bucketName",
-                    "type": {"primitive": "string"},
-                    "docs": {"summary": _link("bucket_name") + "."},
-                },
-                {
-                    "name": "region",
-                    "optional": True,
-                    "type": {"primitive": "string"},
-                    "docs": {
-                        "summary": "Region where this resource will be managed.",
-                        "remarks": _link("region"),
-                    },
-                },
-                {
-                    "name": "rule",
-                    "optional": True,
-                    "type": {
-                        "union": {
-                            "types": [
-                                {"fqn": "cdktf.IResolvable"},
-                                {
-                                    "collection": {
-                                        "kind": "array",
-                                        "elementtype": {"fqn": "@cdktf/provider-aws.thing.ThingRule"},
-                                    }
-                                },
-                            ]
-                        }
-                    },
-                    "docs": {
-                        "summary": "rule block.",
-                        "remarks": _link("rule"),
-                    },
-                },
-            ],
-        },
-        "@cdktf/provider-aws.thing.ThingRule": {
-            "kind": "interface",
-            "properties": [
-                {
-                    "name": "days",
-                    "type": {"primitive": "number"},
-                    "docs": {"summary": _link("days") + "."},
-                },
-            ],
-        },
-        "@cdktf/provider-aws.thing.ThingRuleOutputReference": {"kind": "class", "base": "cdktf.ComplexObject"},
-    },
-}
-
-
-def test_extractor_reads_arguments_blocks_and_required_flags():
-    package = {
-        "version": "21.22.1",
-        "cdktf": {"provider": {"name": "registry.terraform.io/hashicorp/aws", "version": "6.25.0"}},
-    }
-    schema = extract_aws_schema.build_schema(FAKE_ASSEMBLY, package, {"aws_thing"}, set())
-    assert schema["version"] == "21.22.1" and schema["provider_version"] == "6.25.0"
-    thing = schema["resources"]["aws_thing"]
-    assert thing["arguments"] == {"bucket_name": True, "region": False}
-    assert thing["blocks"] == {"rule": {"required": False, "arguments": {"days": True}, "blocks": {}}}
-    with pytest.raises(SystemExit):
-        extract_aws_schema.build_schema(FAKE_ASSEMBLY, package, {"aws_missing"}, set())
-
-
-def test_extractor_finds_the_types_used(tmp_path):
-    (tmp_path / "m").mkdir()
-    (tmp_path / "m" / "main.tf").write_text(
-        'resource "aws_a" "x" {}\ndata "aws_b" "y" {}\nresource "random_id" "z" {}\n'
-    )
-    assert extract_aws_schema.used_types(tmp_path) == ({"aws_a"}, {"aws_b"})
-
-
-def test_committed_schema_lists_exactly_the_types_in_use():
-    schema = load_schema()
-    resources, data_sources = extract_aws_schema.used_types(TERRAFORM_DIR)
-    assert set(schema["resources"]) == resources, "run `make schema` after adding or removing a resource type"
-    assert set(schema["data_sources"]) == data_sources, "run `make schema` after adding or removing a data source"
-    assert SCHEMA_PATH.read_text(encoding="utf-8").endswith("\n")
+    not_variables = {"one_per_az", "ecr_repository_url", "dashboard_url", "runtime_setting_names"}  # a value, outputs
+    unknown = looks_like_variables - set(root_variables) - not_variables
+    assert not unknown, f"docs/deploy.md mentions unknown variables: {sorted(unknown)}"

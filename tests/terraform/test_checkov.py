@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.terraform.tfmodel import REPO_ROOT, TERRAFORM_DIR, tf_files
+from tests.terraform.tf import ROOT as REPO_ROOT
+from tests.terraform.tf import TERRAFORM_DIR
+
+
+def tf_files() -> list[Path]:
+    return sorted(p for p in TERRAFORM_DIR.rglob("*.tf") if ".terraform" not in p.parts)
+
 
 CHECKOV_BIN = os.environ.get("CHECKOV_BIN", str(REPO_ROOT / ".venv-checkov" / "bin" / "checkov"))
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?$")

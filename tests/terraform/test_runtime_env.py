@@ -3,6 +3,7 @@
 What is "read" is derived from the code: every `settings.<field>` the runtime modules touch and every
 environment variable they name. Settings whose defaults are right in AWS (tuning knobs, CLI-only flags)
 are listed below with the reason; anything new must be either configured in Terraform or listed here.
+The environments themselves come from real `terraform plan` JSON (test_terraform_real.py).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import re
 from pathlib import Path
 
 from homebrew_sync.config import Settings
-
-from tests.terraform.tfmodel import all_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_NAME = re.compile(r"\b((?:HOMEBREW_SYNC|POWERTOOLS)_[A-Z0-9_]+)\b")
@@ -58,14 +57,6 @@ DEFAULT_IS_RIGHT = {
     "quarantine_after",
     "max_missing_share",
     "lambda_time_margin_s",
-    "plan_budget_s",
-    "max_api_mb",
-    # the mirror serves brew's API files unless an operator turns it off on the command line
-    "publish_api",
-    # retention is off unless a manual trigger asks for it ("prune": true)
-    "prune_after_sync",
-    "prune_keep_versions",
-    "prune_older_than_days",
     # per-run options a manual trigger sets, not the deployment
     "dry_run",
     "force",
@@ -117,7 +108,7 @@ def read_by_code() -> dict[str, set[str]]:
     derived = derived_settings()
     reads: dict[str, set[str]] = {}
     files = [
-        *ROOT.joinpath("shared").rglob("*.py"),
+        *ROOT.joinpath("shared", "homebrew_sync").rglob("*.py"),
         *ROOT.joinpath("lambda").rglob("handler.py"),
         ROOT / "ecs" / "entrypoint.py",
     ]
@@ -141,27 +132,23 @@ def read_by_code() -> dict[str, set[str]]:
     return {name: runtimes for name, runtimes in reads.items() if runtimes}
 
 
-def terraform_environments() -> dict[str, set[str]]:
-    locals_ = all_modules()["root"].locals
-    common = set(locals_["engine_environment"])
-    return {
-        "orchestrator": common | set(ENV_NAME.findall(str(locals_["orchestrator_environment"]))),
-        "sync": common,
-        "ecs": common | set(ENV_NAME.findall(str(locals_["ecs_environment"]))),
-    }
-
-
-def test_every_setting_the_runtimes_read_is_set_by_terraform():
+def missing_settings(environments: dict[str, set[str]]) -> list[str]:
+    """`NAME (runtime)` for every setting a runtime reads that its Terraform environment lacks."""
     skipped = {f"HOMEBREW_SYNC_{field.upper()}" for field in DEFAULT_IS_RIGHT} | PER_RUN_POINTERS
-    environments = terraform_environments()
-    missing = sorted(
+    return sorted(
         f"{name} ({runtime})"
         for name, runtimes in read_by_code().items()
         if name not in skipped
         for runtime in runtimes
         if name not in environments[runtime]
     )
-    assert missing == []
+
+
+def test_a_setting_missing_from_an_environment_is_named():
+    full = {runtime: set(read_by_code()) for runtime in ("orchestrator", "sync", "ecs")}
+    assert missing_settings(full) == []
+    full["ecs"].discard("HOMEBREW_SYNC_BUCKET")
+    assert missing_settings(full) == ["HOMEBREW_SYNC_BUCKET (ecs)"]
 
 
 def test_the_derivation_sees_what_the_handlers_read():
@@ -170,8 +157,9 @@ def test_the_derivation_sees_what_the_handlers_read():
     assert reads["HOMEBREW_SYNC_BUCKET"] == {"orchestrator", "sync", "ecs"}
     assert "ecs" in reads["HOMEBREW_SYNC_PROGRESS_EVERY_PERCENT"]
     assert "HOMEBREW_SYNC_RUN_ID" in reads
+    assert reads["HOMEBREW_SYNC_ECS_LOG_GROUP"] == {"orchestrator", "sync", "ecs"}
+    assert "orchestrator" in reads["HOMEBREW_SYNC_PLAN_BUDGET_S"]
 
 
-def test_exemptions_are_real_settings_and_the_work_dir_comes_with_efs():
+def test_exemptions_are_real_settings():
     assert set(DEFAULT_IS_RIGHT) <= set(Settings.model_fields)
-    assert "HOMEBREW_SYNC_WORK_DIR" in all_modules()["ecs"].text()

@@ -1,50 +1,15 @@
-"""Security properties checkov does not check (or not for private buckets): TLS-only bucket policies,
-least-privilege IAM, a lifecycle that cannot delete mirrored bottles, no secret in environment variables."""
+"""Security properties checkov does not check (or not for private buckets), on the policies `terraform
+apply` actually created against moto: TLS-only bucket policies, least-privilege IAM, PassRole only to
+ECS tasks. (No public bucket, the bottle lifecycle and secrets in environments: test_terraform_real.py.)"""
 
 from __future__ import annotations
 
-import re
+import json
 
 import pytest
 
-from tests.terraform.tfmodel import all_modules, unquote
+from tests.terraform import tf
 
-CONTRACT_COMMON_ENV = {
-    "HOMEBREW_SYNC_BUCKET",
-    "HOMEBREW_SYNC_PREFIX",
-    "HOMEBREW_SYNC_ENVIRONMENT",
-    "HOMEBREW_SYNC_PLATFORMS",
-    "HOMEBREW_SYNC_LAYOUT",
-    "HOMEBREW_SYNC_CONCURRENCY",
-    "HOMEBREW_SYNC_API_URL",
-    "HOMEBREW_SYNC_REGISTRY_URL",
-    "HOMEBREW_SYNC_ALLOW_HOSTS",
-    "HOMEBREW_SYNC_ENABLE_NOTIFICATIONS",
-    "HOMEBREW_SYNC_SLACK_WEBHOOK_SECRET_ARN",
-    "HOMEBREW_SYNC_SNS_TOPIC_ARN",
-    "HOMEBREW_SYNC_REQUIRE_SIGNATURE",
-    "HOMEBREW_SYNC_ENABLE_TRACING",
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "POWERTOOLS_LOG_LEVEL",
-}
-CONTRACT_ORCHESTRATOR_ENV = {
-    "HOMEBREW_SYNC_SIZE_THRESHOLD_GB",
-    "HOMEBREW_SYNC_MAX_SHARDS",
-    "HOMEBREW_SYNC_SYNC_FUNCTION_NAME",
-    "HOMEBREW_SYNC_ECS_CLUSTER",
-    "HOMEBREW_SYNC_ECS_TASK_DEFINITION",
-    "HOMEBREW_SYNC_ECS_CONTAINER_NAME",
-    "HOMEBREW_SYNC_ECS_SUBNETS",
-    "HOMEBREW_SYNC_ECS_SECURITY_GROUPS",
-    "HOMEBREW_SYNC_ECS_ASSIGN_PUBLIC_IP",
-    "HOMEBREW_SYNC_ECS_CAPACITY_PROVIDER",
-    "HOMEBREW_SYNC_EXTERNAL_HASH_FILE_S3_BUCKET",
-    "HOMEBREW_SYNC_EXTERNAL_HASH_FILE_S3_KEY",
-    "HOMEBREW_SYNC_EXTERNAL_HASH_FILE_URL",
-}
-CONTRACT_ECS_ENV = {"HOMEBREW_SYNC_PROGRESS_EVERY_PERCENT", "HOMEBREW_SYNC_PROGRESS_EVERY_MINUTES"}
-ENV_NAME = re.compile(r"\b((?:HOMEBREW_SYNC|POWERTOOLS)_[A-Z0-9_]+)\b")
 # Actions AWS cannot scope to a resource: "*" is the only valid resource for them.
 UNSCOPED_ACTIONS = {
     "cloudwatch:PutMetricData",
@@ -54,143 +19,75 @@ UNSCOPED_ACTIONS = {
 }
 
 
-def _statements(doc: dict) -> list[dict]:
-    found = list(doc.get("statement", []))
-    for dynamic in doc.get("dynamic", []):
-        found += [c for d in dynamic.values() if isinstance(d, dict) for c in d.get("content", [])]
-    return found
+@pytest.fixture(scope="module")
+def resources(tf_applied) -> dict[str, dict]:
+    return tf.state_resources(tf_applied["state"])
 
 
-def _strings(values) -> list[str]:
-    return [unquote(v) for v in values]
+def _list(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
-def _denies_insecure_transport(doc: dict, bucket: str) -> bool:
-    for statement in _statements(doc):
-        if unquote(statement.get("effect", '"Allow"')) != "Deny":
-            continue
-        principals = statement.get("principals", [{}])[0]
-        conditions = statement.get("condition", [])
-        tls = any(
-            unquote(c["test"]) == "Bool"
-            and unquote(c["variable"]) == "aws:SecureTransport"
-            and _strings(c["values"]) == ["false"]
-            for c in conditions
-        )
-        resources = _strings(statement.get("resources", []))
+def _statements(policy: str) -> list[dict]:
+    return _list(json.loads(policy)["Statement"])
+
+
+def denies_insecure_transport(policy: str, bucket_arn: str) -> bool:
+    for statement in _statements(policy):
+        condition = statement.get("Condition", {}).get("Bool", {})
         if (
-            tls
-            and _strings(statement.get("actions", [])) == ["s3:*"]
-            and unquote(principals.get("type")) == "*"
-            and _strings(principals.get("identifiers", [])) == ["*"]
-            and f"${{{bucket}.arn}}" in resources
-            and f"${{{bucket}.arn}}/*" in resources
+            statement.get("Effect") == "Deny"
+            and _list(statement.get("Action")) == ["s3:*"]
+            and statement.get("Principal") in ("*", {"AWS": "*"})
+            and _list(condition.get("aws:SecureTransport")) == ["false"]
+            and {bucket_arn, f"{bucket_arn}/*"} <= set(_list(statement.get("Resource")))
         ):
             return True
     return False
 
 
-@pytest.mark.parametrize(("policy", "bucket"), [("this", "aws_s3_bucket.this"), ("logs", "aws_s3_bucket.logs")])
-def test_bucket_policy_denies_requests_without_tls(policy, bucket):
-    module = all_modules()["s3"]
-    doc = module.data_sources[("aws_iam_policy_document", policy)]
-    assert _denies_insecure_transport(doc, bucket), f"policy {policy} does not deny aws:SecureTransport=false"
-    attached = module.resources[("aws_s3_bucket_policy", policy)]
-    assert attached["bucket"] == f"${{{bucket}.id}}"
-    assert attached["policy"] == f"${{data.aws_iam_policy_document.{policy}.json}}"
-
-
-def test_tls_check_rejects_a_policy_without_the_condition():
-    doc = all_modules()["s3"].data_sources[("aws_iam_policy_document", "this")]
-    weakened = {"statement": [{**s, "condition": []} for s in doc["statement"]]}
-    assert not _denies_insecure_transport(weakened, "aws_s3_bucket.this")
-
-
 @pytest.mark.parametrize("bucket", ["this", "logs"])
-def test_buckets_block_public_access_and_disable_acls(bucket):
-    module = all_modules()["s3"]
-    block = module.resources[("aws_s3_bucket_public_access_block", bucket)]
-    for key in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
-        assert block[key] is True, key
-    ownership = module.resources[("aws_s3_bucket_ownership_controls", bucket)]
-    assert unquote(ownership["rule"][0]["object_ownership"]) == "BucketOwnerEnforced"
+def test_bucket_policy_denies_requests_without_tls(resources, bucket):
+    arn = resources[f"module.s3.aws_s3_bucket.{bucket}"]["values"]["arn"]
+    policy = resources[f"module.s3.aws_s3_bucket_policy.{bucket}"]["values"]["policy"]
+    assert denies_insecure_transport(policy, arn)
 
 
-def test_lifecycle_never_expires_current_bottles():
-    module = all_modules()["s3"]
-    rules = module.resources[("aws_s3_bucket_lifecycle_configuration", "this")]["rule"]
-    ids = {unquote(rule["id"]) for rule in rules}
-    assert {"expire-noncurrent-versions", "abort-incomplete-multipart-uploads", "expire-run-artefacts"} == ids
-    for rule in rules:
-        for expiration in rule.get("expiration", []):
-            if "days" in expiration or "date" in expiration:
-                prefix = unquote(rule["filter"][0].get("prefix", ""))
-                assert prefix.endswith("runs/"), f"rule {rule['id']} expires current objects outside runs/"
-    noncurrent = next(r for r in rules if unquote(r["id"]) == "expire-noncurrent-versions")
-    assert (
-        noncurrent["noncurrent_version_expiration"][0]["noncurrent_days"] == "${var.noncurrent_version_expiration_days}"
-    )
-    runs = next(r for r in rules if unquote(r["id"]) == "expire-run-artefacts")
-    assert runs["expiration"][0]["days"] == "${var.lifecycle_expiration_days}"
+def test_tls_check_rejects_a_policy_without_the_condition(resources):
+    arn = resources["module.s3.aws_s3_bucket.this"]["values"]["arn"]
+    document = json.loads(resources["module.s3.aws_s3_bucket_policy.this"]["values"]["policy"])
+    for statement in _list(document["Statement"]):
+        statement.pop("Condition", None)
+    assert not denies_insecure_transport(json.dumps(document), arn)
 
 
-def test_iam_has_no_wildcard_actions_and_star_resources_only_where_unavoidable():
-    module = all_modules()["iam"]
-    for (_, name), doc in module.data_sources.items():
-        for statement in _statements(doc):
-            actions = _strings(statement.get("actions", []))
+def test_iam_has_no_wildcard_actions_and_star_resources_only_where_unavoidable(resources):
+    policies = {a: r["values"]["policy"] for a, r in resources.items() if r["type"] == "aws_iam_role_policy"}
+    assert len(policies) == 4
+    for address, policy in policies.items():
+        for statement in _statements(policy):
+            actions = _list(statement.get("Action", []))
             for action in actions:
-                assert action != "*" and not action.endswith(":*"), f"{name}: wildcard action {action}"
-            if "*" in _strings(statement.get("resources", [])):
-                assert set(actions) <= UNSCOPED_ACTIONS, f"{name}: * resource for {actions}"
+                assert action != "*" and not action.endswith(":*"), f"{address}: wildcard action {action}"
+            if "*" in _list(statement.get("Resource", [])):
+                assert set(actions) <= UNSCOPED_ACTIONS, f"{address}: * resource for {actions}"
                 if "cloudwatch:PutMetricData" in actions:
-                    condition = statement["condition"][0]
-                    assert unquote(condition["variable"]) == "cloudwatch:namespace"
+                    assert statement["Condition"]["StringEquals"]["cloudwatch:namespace"] == "HomebrewSync"
 
 
-def test_pass_role_is_limited_to_ecs_tasks():
-    doc = all_modules()["iam"].data_sources[("aws_iam_policy_document", "orchestrator")]
-    statement = next(s for s in _statements(doc) if _strings(s["actions"]) == ["iam:PassRole"])
-    condition = statement["condition"][0]
-    assert unquote(condition["variable"]) == "iam:PassedToService"
-    assert _strings(condition["values"]) == ["ecs-tasks.amazonaws.com"]
-    run_task = next(s for s in _statements(doc) if _strings(s["actions"]) == ["ecs:RunTask"])
-    assert unquote(run_task["condition"][0]["variable"]) == "ecs:cluster"
+def test_pass_role_is_limited_to_ecs_tasks_and_run_task_to_the_cluster(resources):
+    policy = resources["module.iam.aws_iam_role_policy.orchestrator"]["values"]["policy"]
+    statements = {s.get("Sid"): s for s in _statements(policy)}
+    pass_role = statements["PassTaskRoles"]
+    assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
+    cluster = resources["module.ecs.aws_ecs_cluster.this"]["values"]["arn"]
+    assert statements["RunSyncTask"]["Condition"]["ArnEquals"]["ecs:cluster"] == cluster
 
 
-def test_engine_s3_access_is_scoped_to_named_prefixes():
-    doc = all_modules()["iam"].data_sources[("aws_iam_policy_document", "engine")]
-    by_sid = {unquote(s["sid"]): s for s in _statements(doc)}
-    read_write = _strings(by_sid["ReadWriteMirrorObjects"]["resources"])
-    state_keys = ("bottles_hash.json", "bottles_hash.previous.json", "bottles_hash.corrupt.json")
-    assert [f"${{local.objects}}{key}" for key in state_keys] == read_write[:3]
-    assert all(r.startswith("${local.objects}") for r in read_write)
-    delete = _strings(by_sid["DeleteLocksAndRunArtefacts"]["resources"])
-    assert delete == ["${local.objects}locks/*", "${local.objects}runs/*"]
-    assert _strings(by_sid["MultipartBottleUploads"]["resources"]) == ["${local.objects}*.tar.gz"]
-
-
-def test_environment_variables_follow_the_contract():
-    root = all_modules()["root"]
-    locals_ = root.locals
-    common = set(locals_["engine_environment"])
-    orchestrator = set(ENV_NAME.findall(locals_["orchestrator_environment"])) | common
-    ecs = set(ENV_NAME.findall(locals_["ecs_environment"])) | common
-    assert common >= CONTRACT_COMMON_ENV
-    assert orchestrator >= CONTRACT_ORCHESTRATOR_ENV
-    assert ecs >= CONTRACT_ECS_ENV
-    calls = root.module_calls
-    assert calls["lambda"]["orchestrator_environment"] == "${local.orchestrator_environment}"
-    assert calls["lambda"]["sync_environment"] == "${local.engine_environment}"
-    assert calls["ecs"]["environment"] == "${local.ecs_environment}"
-    assert unquote(locals_["engine_environment"]["POWERTOOLS_SERVICE_NAME"]) == "${local.service_name}"
-    assert unquote(locals_["service_name"]) == "homebrew-sync"
-    assert unquote(locals_["metric_namespace"]) == "HomebrewSync"
-
-
-def test_no_secret_value_in_any_environment():
-    text = all_modules()["root"].text() + all_modules()["ecs"].text() + all_modules()["lambda"].text()
-    assert "SLACK_WEBHOOK_URL" not in text
-    root = all_modules()["root"]
-    for name in ("engine_environment", "orchestrator_environment", "ecs_environment"):
-        assert "slack_webhook_url" not in str(root.locals[name])
+def test_engine_s3_access_is_scoped_to_named_prefixes(resources):
+    bucket = resources["module.s3.aws_s3_bucket.this"]["values"]["arn"]
+    policy = resources["module.iam.aws_iam_role_policy.sync"]["values"]["policy"]
+    for statement in _statements(policy):
+        if any(a.startswith("s3:") for a in _list(statement["Action"])) and statement["Sid"] != "ListMirrorBucket":
+            for resource in _list(statement["Resource"]):
+                assert resource.startswith(f"{bucket}/") and resource != f"{bucket}/*", resource
