@@ -43,7 +43,7 @@ invoke: $(STAMP)
 
 ## lint: style (ruff), layering contracts (import-linter) and types (mypy)
 lint: $(STAMP)
-	$(VENV)/bin/ruff check shared lambda ecs scripts tests fake_upstream
+	$(VENV)/bin/ruff check shared lambda ecs scripts tests fakes
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench`: throughput, memory and plan-time figures of homebrew-sync, measured on this machine.
 
-Everything runs locally and offline: the fake upstream (`fake_upstream/`) serves generated bottles over
+Everything runs locally and offline: the fake upstream (`fakes/`) serves generated bottles over
 real HTTP on 127.0.0.1, a moto server stands in for S3, and homebrew-sync runs as a subprocess exactly
 as a user runs it. Every throughput figure is set against a raw baseline measured in the same run over
 the same blobs at the same concurrency: plain streaming GETs with sha256 of every byte, bytes
@@ -686,7 +686,7 @@ def measure_fixed_costs(ws: Workspace, upstream: Any, catalogue: Any) -> FixedCo
     """
     import requests
 
-    from fake_upstream.catalogue import image_tag
+    from fakes.catalogue import image_tag
 
     durations: dict[str, float] = {}
     manifests = 0
@@ -720,8 +720,8 @@ def measure_fixed_costs(ws: Workspace, upstream: Any, catalogue: Any) -> FixedCo
 
 def throughput_section(ws: Workspace, report: Report, s3: MotoS3 | None) -> None:
     """(a) local folder and S3 at the default concurrency, then (d) the concurrency sweep."""
-    from fake_upstream.catalogue import generate_catalogue
-    from fake_upstream.server import FakeUpstream
+    from fakes.catalogue import generate_catalogue
+    from fakes.server import FakeUpstream
 
     profile = report.profile
     catalogue = generate_catalogue(profile.formulae, SEED, min_blob=profile.min_blob, max_blob=profile.max_blob)
@@ -759,8 +759,8 @@ def throughput_section(ws: Workspace, report: Report, s3: MotoS3 | None) -> None
 
 def big_section(ws: Workspace, report: Report, s3: MotoS3 | None) -> None:
     """Peak RSS of a sync whose only bottle is huge: memory must not grow with the bottle size."""
-    from fake_upstream.catalogue import generate_catalogue
-    from fake_upstream.server import FakeUpstream
+    from fakes.catalogue import generate_catalogue
+    from fakes.server import FakeUpstream
 
     size = report.profile.big_bytes
     log(f"(b) peak RSS with one {size / MB:.0f} MB bottle (hashing it for the catalogue first)")
@@ -833,8 +833,8 @@ def plan_section(ws: Workspace, report: Report) -> None:
     """
     import requests
 
-    from fake_upstream.catalogue import generate_catalogue
-    from fake_upstream.server import FakeUpstream
+    from fakes.catalogue import generate_catalogue
+    from fakes.server import FakeUpstream
 
     profile = report.profile
     log(f"(c) plan: {profile.plan_formulae} formulae, {profile.state_entries} state entries")
@@ -1087,7 +1087,7 @@ def render_markdown(report: Report, chart_name: str | None) -> str:
     out: list[str] = ["# Benchmarks", ""]
     out.append(
         "Throughput, memory and plan time of `homebrew-sync`, measured on one machine in one run of "
-        "`scripts/bench.py`. The upstream is the fake Homebrew upstream of `fake_upstream/` (real HTTP on "
+        "`scripts/bench.py`. The upstream is the fake Homebrew upstream of `fakes/` (real HTTP on "
         "127.0.0.1: signed API, registry with Bearer header and 307, blob host), S3 is a moto server; no "
         "internet is involved. 1 MB = 10^6 bytes throughout."
     )

@@ -25,8 +25,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 from homebrew_sync.serve import base_url, client_env_lines, make_server  # noqa: E402
 from homebrew_sync.signature import load_public_key, verify_jws  # noqa: E402
 
-from fake_upstream.catalogue import generate_catalogue  # noqa: E402
-from fake_upstream.server import FakeUpstream  # noqa: E402
+from fakes.catalogue import generate_catalogue  # noqa: E402
+from fakes.server import FakeUpstream  # noqa: E402
 
 
 def sync(upstream: FakeUpstream, dest: str, extra: list[str]) -> dict:

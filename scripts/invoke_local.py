@@ -36,8 +36,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
 from homebrew_sync.aws.dispatch import RUN_ID_ENV, SHARD_KEY_ENV, run_task_request, use_dispatcher  # noqa: E402
 
-from fake_upstream.lambda_context import FakeLambdaContext  # noqa: E402
-from fake_upstream.webhook import FakeWebhook  # noqa: E402
+from fakes.lambda_context import FakeLambdaContext  # noqa: E402
+from fakes.webhook import FakeWebhook  # noqa: E402
 
 WORKER_FUNCTION = "homebrew-sync-worker"
 
@@ -239,8 +239,8 @@ def start_local_services(args: argparse.Namespace, stack: contextlib.ExitStack) 
     """moto server + bucket, fake upstream, for `make invoke`."""
     from moto.server import ThreadedMotoServer
 
-    from fake_upstream.catalogue import generate_catalogue
-    from fake_upstream.server import FakeUpstream
+    from fakes.catalogue import generate_catalogue
+    from fakes.server import FakeUpstream
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

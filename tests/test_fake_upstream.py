@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from fake_upstream import (
+from fakes import (
     TAGS,
     BlobSpec,
     FakeUpstream,
@@ -39,7 +39,7 @@ from fake_upstream import (
     iter_blob_bytes,
     pkg_version,
 )
-from fake_upstream.records import RecordError, load_records
+from fakes.records import RecordError, load_records
 
 REPO = Path(__file__).resolve().parent.parent
 BEARER = {"Authorization": "Bearer QQ=="}

@@ -12,10 +12,10 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from homebrew_sync.aws import dispatch
 
-from fake_upstream.catalogue import generate_catalogue
-from fake_upstream.lambda_context import FakeLambdaContext
-from fake_upstream.server import FakeUpstream
-from fake_upstream.webhook import FakeWebhook
+from fakes.catalogue import generate_catalogue
+from fakes.lambda_context import FakeLambdaContext
+from fakes.server import FakeUpstream
+from fakes.webhook import FakeWebhook
 from tests.conftest import BUCKET
 from tests.integration.conftest import FAST_RETRIES
 

@@ -14,9 +14,9 @@ from homebrew_sync.journal import effective_state
 from homebrew_sync.state import StateStore
 from homebrew_sync.storage.s3 import S3Storage
 
-from fake_upstream.catalogue import generate_catalogue
-from fake_upstream.server import FakeUpstream
-from fake_upstream.webhook import FakeWebhook
+from fakes.catalogue import generate_catalogue
+from fakes.server import FakeUpstream
+from fakes.webhook import FakeWebhook
 from tests.aws.conftest import ORCHESTRATOR, ROOT, RecordingDispatcher, orchestrator_context
 from tests.helpers import PYTHONPATH
 from tests.integration.conftest import FAST_RETRIES, expected_files

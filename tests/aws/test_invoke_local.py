@@ -7,8 +7,8 @@ import sys
 
 import boto3
 
-from fake_upstream.catalogue import generate_catalogue
-from fake_upstream.server import FakeUpstream
+from fakes.catalogue import generate_catalogue
+from fakes.server import FakeUpstream
 from tests.aws.conftest import ROOT
 from tests.integration.conftest import FAST_RETRIES, expected_files
 

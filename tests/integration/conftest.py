@@ -12,8 +12,8 @@ import pytest
 from homebrew_sync.cli.main import main
 from homebrew_sync.selection import select_tag
 
-from fake_upstream.catalogue import generate_catalogue
-from fake_upstream.server import FakeUpstream
+from fakes.catalogue import generate_catalogue
+from fakes.server import FakeUpstream
 
 FAST_RETRIES = {
     "HOMEBREW_SYNC_BACKOFF_BASE_S": "0.01",

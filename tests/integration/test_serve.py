@@ -12,8 +12,8 @@ import pytest
 import requests
 from homebrew_sync.selection import select_tag
 
-from fake_upstream.catalogue import NO_INDEX
-from fake_upstream.cdn import FakeCdn
+from fakes.catalogue import NO_INDEX
+from fakes.cdn import FakeCdn
 from tests.brew_client import ANONYMOUS, BrewClient, MirrorRefused
 from tests.conftest import BUCKET
 

@@ -32,8 +32,8 @@ from homebrew_sync.state import StateStore
 from homebrew_sync.storage.local import LocalStorage
 from homebrew_sync.storage.s3 import S3Storage
 
-from fake_upstream.catalogue import generate_catalogue
-from fake_upstream.server import FakeUpstream
+from fakes.catalogue import generate_catalogue
+from fakes.server import FakeUpstream
 from tests.helpers import PYTHONPATH
 from tests.integration.conftest import FAST_RETRIES, expected_files, run_cli
 from tests.resilience.crash import Crash, CrashPlan, install

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from fake_upstream.catalogue import generate_catalogue
-from fake_upstream.server import FakeUpstream
+from fakes.catalogue import generate_catalogue
+from fakes.server import FakeUpstream
 from tests.integration.conftest import bottle_listing, expected_files, run_cli, state_of
 from tests.integration.test_faults import a_bottle
 

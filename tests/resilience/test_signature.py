@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import serialization
 from homebrew_sync.errors import SignatureError
 from homebrew_sync.signature import load_public_key, pinned_key_pem, verify_jws
 
-from fake_upstream import jws
+from fakes import jws
 from tests.integration.conftest import bottle_listing
 
 PAYLOAD = json.dumps([{"name": "curl", "versions": {"stable": "8.0.0"}}])
@@ -90,8 +90,8 @@ def test_homebrews_key_is_the_default(upstream, tmp_path):
 
 
 def test_unsigned_api_is_refused_by_default_and_used_only_with_allow_unsigned(fast_retries, tmp_path):
-    from fake_upstream.catalogue import generate_catalogue
-    from fake_upstream.server import FakeUpstream
+    from fakes.catalogue import generate_catalogue
+    from fakes.server import FakeUpstream
     from tests.integration.conftest import run_cli
 
     with FakeUpstream(generate_catalogue(10, seed=4), signing=False) as up:

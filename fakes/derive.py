@@ -13,8 +13,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
-from fake_upstream.brew import image_name
-from fake_upstream.records import ANNOTATED, NO_INDEX, UNANNOTATED, Record
+from fakes.brew import image_name
+from fakes.records import ANNOTATED, NO_INDEX, UNANNOTATED, Record
 
 _KINDS = (("none", 3), ("all", 6), (ANNOTATED, 77), (UNANNOTATED, 9), (NO_INDEX, 5))
 DEPRECATED_SHARE = 0.04

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from fake_upstream import api_files, jws, oci
-from fake_upstream.blob_host import BlobHandler
-from fake_upstream.brew import image_name
-from fake_upstream.catalogue import Catalogue, generate_catalogue
-from fake_upstream.faults import API_KEY, REGISTRY_BLOB_KINDS, Faults
-from fake_upstream.handler import Handler, RequestRecord, Server
+from fakes import api_files, jws, oci
+from fakes.blob_host import BlobHandler
+from fakes.brew import image_name
+from fakes.catalogue import Catalogue, generate_catalogue
+from fakes.faults import API_KEY, REGISTRY_BLOB_KINDS, Faults
+from fakes.handler import Handler, RequestRecord, Server
 
 ANONYMOUS_BEARER = "Bearer QQ=="  # base64("A"): ghcr's anonymous token (homebrew.md section 3)
 REGISTRY_PREFIX = "/v2/homebrew/core/"

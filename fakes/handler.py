@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 
-from fake_upstream.httpserver import StoppableServer
+from fakes.httpserver import StoppableServer
 
 if TYPE_CHECKING:
-    from fake_upstream.server import FakeUpstream
+    from fakes.server import FakeUpstream
 
 
 @dataclass

@@ -4,13 +4,13 @@ Tests, `make demo` and the benchmarks run the mirror against it so that nothing 
 every run is reproducible from a seed, and failures (429, 5xx, truncation, stalls) can be injected.
 """
 
-from fake_upstream.blobs import BlobSpec, iter_blob_bytes
-from fake_upstream.brew import TAGS, bottle_filename, image_name, image_tag, pkg_version
-from fake_upstream.catalogue import SIZE_CLASSES, Bottle, Catalogue, Release, generate_catalogue
-from fake_upstream.faults import FAULT_KINDS, Fault, Faults
-from fake_upstream.handler import RequestRecord
-from fake_upstream.server import FakeUpstream
-from fake_upstream.webhook import FakeWebhook
+from fakes.blobs import BlobSpec, iter_blob_bytes
+from fakes.brew import TAGS, bottle_filename, image_name, image_tag, pkg_version
+from fakes.catalogue import SIZE_CLASSES, Bottle, Catalogue, Release, generate_catalogue
+from fakes.faults import FAULT_KINDS, Fault, Faults
+from fakes.handler import RequestRecord
+from fakes.server import FakeUpstream
+from fakes.webhook import FakeWebhook
 
 __all__ = [
     "FAULT_KINDS",

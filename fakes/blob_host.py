@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from fake_upstream.blobs import BLOCK, BlobSpec, iter_blob_bytes
-from fake_upstream.faults import BLOB_HOST_KINDS
-from fake_upstream.handler import Handler
+from fakes.blobs import BLOCK, BlobSpec, iter_blob_bytes
+from fakes.faults import BLOB_HOST_KINDS
+from fakes.handler import Handler
 
 BLOB_PATH = re.compile(r"/ghcr1/blobs/sha256:([0-9a-f]{64})")
 _WRONG_BYTES_XOR = 0x5A5A_5A5A_5A5A_5A5A

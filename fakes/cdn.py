@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import ClientError
 
-from fake_upstream.httpserver import StoppableServer
+from fakes.httpserver import StoppableServer
 
 SERVED_PATTERNS = ("*.tar.gz", "*/manifests/*", "api/*")
 

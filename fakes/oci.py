@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from fake_upstream.brew import LINUX_TAGS, MACOS_VERSIONS, bottle_filename
-from fake_upstream.catalogue import Bottle, Release
+from fakes.brew import LINUX_TAGS, MACOS_VERSIONS, bottle_filename
+from fakes.catalogue import Bottle, Release
 
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"

@@ -13,8 +13,8 @@ import signal
 import sys
 import threading
 
-from fake_upstream.catalogue import generate_catalogue
-from fake_upstream.server import FakeUpstream
+from fakes.catalogue import generate_catalogue
+from fakes.server import FakeUpstream
 
 
 def _big_bottle(text: str) -> tuple[str, int]:
@@ -29,7 +29,7 @@ def _big_bottle(text: str) -> tuple[str, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="fake_upstream", description="Local stand-in for formulae.brew.sh, ghcr.io and its blob host."
+        prog="fakes", description="Local stand-in for formulae.brew.sh, ghcr.io and its blob host."
     )
     parser.add_argument("--formulae", type=int, default=40, help="catalogue size (default 40)")
     parser.add_argument("--seed", type=int, default=0, help="catalogue seed (default 0)")

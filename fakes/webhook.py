@@ -11,7 +11,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from fake_upstream.httpserver import StoppableServer
+from fakes.httpserver import StoppableServer
 
 
 class _WebhookServer(StoppableServer):

@@ -1,4 +1,4 @@
-"""The checked-in formula records every catalogue starts from (fake_upstream/records/).
+"""The checked-in formula records every catalogue starts from (fakes/records/).
 
 `formula.json` is a slice of formulae.brew.sh's formula.json written by hand, cut down to the fields
 the mirror reads; `ghcr.json` says when each bottled formula's image index was uploaded (which decides
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from fake_upstream.brew import ROOT_URL, TAP, check_tag, formula_json, image_name
+from fakes.brew import ROOT_URL, TAP, check_tag, formula_json, image_name
 
 RECORDS_DIR = Path(__file__).resolve().parent / "records"
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from fake_upstream.blobs import BlobSpec, blob_sha256
-from fake_upstream.brew import (
+from fakes.blobs import BlobSpec, blob_sha256
+from fakes.brew import (
     LINUX_TAGS,
     NEWEST_SINCE,
     NEWEST_TAGS,
@@ -33,8 +33,8 @@ from fake_upstream.brew import (
     pkg_version,
     sorted_tags,
 )
-from fake_upstream.derive import derive
-from fake_upstream.records import ANNOTATED, NO_INDEX, SIZE_CLASSES, Record, load_records
+from fakes.derive import derive
+from fakes.records import ANNOTATED, NO_INDEX, SIZE_CLASSES, Record, load_records
 
 __all__ = ["NO_INDEX", "SIZE_CLASSES", "Bottle", "Catalogue", "Release", "generate_catalogue", "image_tag"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 
-from fake_upstream.brew import TAGS
-from fake_upstream.catalogue import Catalogue
+from fakes.brew import TAGS
+from fakes.catalogue import Catalogue
 
 SIGNED_FILES = ("formula", "cask", "formula_tap_migrations", "cask_tap_migrations")
 _PACKAGES_RE = re.compile(r"internal/packages\.([a-z0-9_]+)")
