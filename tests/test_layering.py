@@ -43,3 +43,9 @@ def test_handlers_and_the_task_entrypoint_import_only_the_aws_runtime():
         assert imports, f"{entry} imports nothing from the package"
         outside = sorted(m for m in imports if not m.startswith("homebrew_sync.aws."))
         assert not outside, f"{entry} imports {outside}; handlers use homebrew_sync.aws only"
+
+
+def test_no_source_file_is_over_600_lines():
+    sources = [p for d in ("shared", "fakes", "scripts", "lambda", "ecs", "tests") for p in (ROOT / d).rglob("*.py")]
+    long = {str(p.relative_to(ROOT)): n for p in sources if (n := len(p.read_text().splitlines())) > 600}
+    assert not long, f"split these by what they do: {long}"
