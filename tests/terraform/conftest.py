@@ -119,8 +119,8 @@ def tf_pool():
 
 @pytest.fixture(scope="session")
 def tf_apply_started(tf_root, tf_pool, tmp_path_factory) -> Future:
-    """`terraform apply` of the defaults against moto, in a copy of the initialised root (the plans keep
-    theirs clean); the future holds the terraform handle, the var file, the apply process and `show -json`."""
+    """`terraform apply` then `destroy` of the defaults against moto, in a copy of the initialised root (the
+    plans keep theirs clean); the future holds both processes and `show -json` after each."""
     workdir = tmp_path_factory.mktemp("tf-apply") / "terraform"
     shutil.copytree(tf_root.workdir, workdir, symlinks=True)
     shutil.copytree(tf_root.workdir.parent / "build", workdir.parent / "build")
@@ -128,17 +128,14 @@ def tf_apply_started(tf_root, tf_pool, tmp_path_factory) -> Future:
     var_file = tf.write_tfvars(workdir / "test.tfvars.json", tf.VARIABLE_SETS["defaults"])
 
     def apply() -> dict:
-        proc = terraform.run(
-            "apply",
-            "-auto-approve",
-            "-no-color",
-            "-input=false",
-            "-parallelism=20",
-            f"-var-file={var_file}",
-            check=False,
-        )
+        common = ("-auto-approve", "-no-color", "-input=false", "-parallelism=20", f"-var-file={var_file}")
+        proc = terraform.run("apply", *common, check=False)
         state = json.loads(terraform.run("show", "-json").stdout)
-        return {"terraform": terraform, "var_file": var_file, "apply": proc, "state": state}
+        # The tests read the state captured above, so the destroy runs right away, beside the plan tests.
+        # No refresh: the state was just written, and reading ~100 resources back is most of the time.
+        destroy = terraform.run("destroy", "-refresh=false", *common, check=False)
+        after = json.loads(terraform.run("show", "-json").stdout)
+        return {"apply": proc, "state": state, "destroy": destroy, "state_after_destroy": after}
 
     return tf_pool.submit(apply)
 
@@ -169,6 +166,6 @@ def _terraform_work_starts_at_once(request):
     of this folder, side by side; without it nothing starts and only the tests that need it skip."""
     if tf.missing():
         return
-    request.getfixturevalue("tf_plan").prefetch(*tf.VARIABLE_SETS.values())
+    request.getfixturevalue("tf_plan").prefetch(*tf.VARIABLE_SETS.values(), tf.BAD_BUDGET_TFVARS)
     request.getfixturevalue("tf_apply_started")
     request.getfixturevalue("tf_module_validations")

@@ -60,6 +60,9 @@ VARIABLE_SETS = {
     },
 }
 
+# A plan budget that leaves the orchestrator no time after it: `plan` must refuse it.
+BAD_BUDGET_TFVARS = {"plan_budget_s": 290, "orchestrator_timeout": 300}
+
 # Every service the configuration touches; all of them are answered by the moto server.
 ENDPOINT_SERVICES = (
     "cloudfront",
