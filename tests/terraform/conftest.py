@@ -75,12 +75,16 @@ def tf_plan(tf_root, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tf-plans")
     pool = ThreadPoolExecutor(max_workers=3)
     futures: dict[str, Future] = {}
+    outputs: dict[str, str] = {}
     lock = threading.Lock()
 
     def run_plan(index: int, tfvars: dict) -> dict:
         var_file = tf.write_tfvars(workdir / f"plan-{index}.tfvars.json", tfvars)
         planfile = str(workdir / f"plan-{index}.tfplan")
-        tf_root.run("plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}", f"-out={planfile}")
+        proc = tf_root.run(
+            "plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}", f"-out={planfile}"
+        )
+        outputs[tf.tfvars_key(tfvars)] = proc.stdout + proc.stderr
         return tf_root.show_json(planfile)
 
     def submit(tfvars: dict | None) -> Future:
@@ -94,26 +98,74 @@ def tf_plan(tf_root, tmp_path_factory):
     def plan(tfvars: dict | None = None) -> dict:
         return submit(tfvars).result()
 
+    def output(tfvars: dict | None = None) -> str:
+        """What `terraform plan` printed for those variables (warnings included)."""
+        plan(tfvars)
+        return outputs[tf.tfvars_key(dict(tfvars or {}))]
+
     plan.prefetch = lambda *sets: [submit(tfvars) for tfvars in sets]
+    plan.output = output
     yield plan
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-# The variables of the applied deployment: the defaults (what a first `terraform apply` creates).
-APPLIED_TFVARS: dict = {}
+@pytest.fixture(scope="session")
+def tf_pool():
+    """Runs the slow terraform commands side by side (plans, apply, module validations)."""
+    pool = ThreadPoolExecutor(max_workers=8)
+    yield pool
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture(scope="session")
-def tf_applied(tf_root, tmp_path_factory):
-    """`terraform apply` of the defaults against moto, in a copy of the initialised root (the plans keep
-    theirs clean). Returns the terraform handle, the var file, the apply process and `show -json`."""
+def tf_apply_started(tf_root, tf_pool, tmp_path_factory) -> Future:
+    """`terraform apply` then `destroy` of the defaults against moto, in a copy of the initialised root (the
+    plans keep theirs clean); the future holds both processes and `show -json` after each."""
     workdir = tmp_path_factory.mktemp("tf-apply") / "terraform"
     shutil.copytree(tf_root.workdir, workdir, symlinks=True)
     shutil.copytree(tf_root.workdir.parent / "build", workdir.parent / "build")
     terraform = tf.Terraform(workdir, tf_root.env["TF_CLI_CONFIG_FILE"])
-    var_file = tf.write_tfvars(workdir / "test.tfvars.json", APPLIED_TFVARS)
-    proc = terraform.run(
-        "apply", "-auto-approve", "-no-color", "-input=false", "-parallelism=20", f"-var-file={var_file}", check=False
-    )
-    state = json.loads(terraform.run("show", "-json").stdout)
-    return {"terraform": terraform, "var_file": var_file, "apply": proc, "state": state}
+    var_file = tf.write_tfvars(workdir / "test.tfvars.json", tf.VARIABLE_SETS["defaults"])
+
+    def apply() -> dict:
+        common = ("-auto-approve", "-no-color", "-input=false", "-parallelism=20", f"-var-file={var_file}")
+        proc = terraform.run("apply", *common, check=False)
+        state = json.loads(terraform.run("show", "-json").stdout)
+        # The tests read the state captured above, so the destroy runs right away, beside the plan tests.
+        # No refresh: the state was just written, and reading ~100 resources back is most of the time.
+        destroy = terraform.run("destroy", "-refresh=false", *common, check=False)
+        after = json.loads(terraform.run("show", "-json").stdout)
+        return {"apply": proc, "state": state, "destroy": destroy, "state_after_destroy": after}
+
+    return tf_pool.submit(apply)
+
+
+@pytest.fixture(scope="session")
+def tf_applied(tf_apply_started) -> dict:
+    """The applied defaults (see tf_apply_started)."""
+    return tf_apply_started.result()
+
+
+@pytest.fixture(scope="session")
+def tf_module_validations(tf_cli_config, tf_pool, tmp_path_factory) -> dict[str, Future]:
+    """Each module copied alone, `init` + `validate -json` (module name -> future of the report)."""
+
+    def validate(module: str) -> dict:
+        copy = tmp_path_factory.mktemp("module") / module
+        shutil.copytree(tf.MODULES_DIR / module, copy)
+        terraform = tf.Terraform(copy, tf_cli_config)
+        terraform.init()
+        return json.loads(terraform.run("validate", "-json", "-no-color", check=False).stdout)
+
+    return {module: tf_pool.submit(validate, module) for module in tf.MODULE_NAMES}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _terraform_work_starts_at_once(request):
+    """When terraform is here, every plan, the apply and the module validations start with the first test
+    of this folder, side by side; without it nothing starts and only the tests that need it skip."""
+    if tf.missing():
+        return
+    request.getfixturevalue("tf_plan").prefetch(*tf.VARIABLE_SETS.values(), tf.BAD_BUDGET_TFVARS)
+    request.getfixturevalue("tf_apply_started")
+    request.getfixturevalue("tf_module_validations")

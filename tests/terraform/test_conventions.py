@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.terraform import tf
-from tests.terraform.test_terraform_real import VARIABLE_SETS
+from tests.terraform.tf import VARIABLE_SETS
 
 MODULE_NAMES = sorted(p.name for p in tf.MODULES_DIR.iterdir() if p.is_dir())
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")

@@ -7,41 +7,13 @@ after `apply` the state JSON (where computed values such as ARNs and policy docu
 from __future__ import annotations
 
 import json
-import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
 from tests.terraform import tf
+from tests.terraform.tf import VARIABLE_SETS
 
 pytestmark = pytest.mark.usefixtures("tf_cli_config")
-
-KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-
-VARIABLE_SETS = {
-    "defaults": {},
-    # Everything a hardened production turns on. SERVING: add "enable_cdn": True here once the cdn
-    # branch (CloudFront in front of the bucket) is merged, and assert on its resources below.
-    "hardened": {
-        "nat_gateway_mode": "one_per_az",
-        "s3_kms_key_arn": KMS_KEY,
-        "layout": "flat",
-        "enable_efs": True,
-        "create_ecs_service_linked_role": True,
-        "orchestrator_reserved_concurrency": 1,
-        "sync_reserved_concurrency": 10,
-        "force_destroy": True,
-        "secret_recovery_window_days": 0,
-    },
-    # Off what can be off; another prefix and tag, so names are proven to follow the variables.
-    "lean": {
-        "enable_efs": False,
-        "enable_notifications": False,
-        "enable_flow_logs": False,
-        "name_prefix": "mirror-b",
-        "image_tag": "v42",
-    },
-}
 
 # Resources moto 5.2 cannot create; `apply` must create every other planned resource.
 MOTO_GAPS = {
@@ -51,12 +23,6 @@ MOTO_GAPS = {
     "module.monitoring.aws_cloudwatch_query_definition.lambda_usage": "moto has no CloudWatch Logs query definitions",
     "module.s3.aws_s3_bucket_logging.this": "moto rejects the log bucket's policy for a '*' principal check",
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _plans_in_parallel(tf_plan, module_validations):
-    """Plans and module validations start together; the tests then find their results ready."""
-    tf_plan.prefetch(*VARIABLE_SETS.values())
 
 
 @pytest.fixture(scope="module", params=sorted(VARIABLE_SETS))
@@ -98,36 +64,27 @@ def test_validate_root_without_warnings(tf_root):
     _validate(tf_root)
 
 
-MODULES = sorted(p.name for p in tf.MODULES_DIR.iterdir() if p.is_dir())
-
-
-@pytest.fixture(scope="module")
-def module_validations(tf_cli_config, tmp_path_factory) -> dict[str, Future]:
-    """Each module copied alone, `init` + `validate -json`, all at once (each loads the provider schema)."""
-    pool = ThreadPoolExecutor(max_workers=4)
-
-    def validate(module: str) -> dict:
-        copy = tmp_path_factory.mktemp("module") / module
-        shutil.copytree(tf.MODULES_DIR / module, copy)
-        terraform = tf.Terraform(copy, tf_cli_config)
-        terraform.init()
-        return json.loads(terraform.run("validate", "-json", "-no-color", check=False).stdout)
-
-    yield {module: pool.submit(validate, module) for module in MODULES}
-    pool.shutdown(wait=True)
+MODULES = tf.MODULE_NAMES
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_validate_each_module_on_its_own(module, module_validations):
-    _check_validation(module_validations[module].result())
+def test_validate_each_module_on_its_own(module, tf_module_validations):
+    _check_validation(tf_module_validations[module].result())
 
 
 def test_bad_variable_stops_the_plan_with_its_message(tf_plan):
     with pytest.raises(tf.TerraformError, match="plan_budget_s must be positive and end at least 60 s before"):
-        tf_plan({"plan_budget_s": 290, "orchestrator_timeout": 300})
+        tf_plan(tf.BAD_BUDGET_TFVARS)
 
 
 # --- every variable set ---------------------------------------------------------------------------
+
+
+def test_plan_has_no_warnings(any_plan, tf_plan):
+    """No deprecated attribute or argument: the provider warns at plan time, not only at validate."""
+    name, _ = any_plan
+    output = tf_plan.output(VARIABLE_SETS[name])
+    assert "Warning:" not in output, output[output.find("Warning:") :][:2000]
 
 
 def test_no_bucket_is_public(any_plan):
@@ -335,15 +292,7 @@ def test_iam_allows_every_aws_call_the_code_makes(tf_applied):
 
 
 def test_destroy_leaves_nothing(tf_applied):
-    """Runs last: `terraform destroy` of the applied defaults (buckets empty, force_destroy off)."""
-    terraform = tf_applied["terraform"]
-    terraform.run(
-        "destroy",
-        "-auto-approve",
-        "-no-color",
-        "-input=false",
-        "-parallelism=20",
-        f"-var-file={tf_applied['var_file']}",
-    )
-    state = json.loads(terraform.run("show", "-json").stdout)
-    assert tf.state_resources(state) == {}
+    """`terraform destroy` of the applied defaults (buckets empty, force_destroy off) removes everything."""
+    destroy = tf_applied["destroy"]
+    assert destroy.returncode == 0, destroy.stdout[-3000:] + destroy.stderr[-3000:]
+    assert tf.state_resources(tf_applied["state_after_destroy"]) == {}

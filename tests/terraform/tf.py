@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
 MODULES_DIR = TERRAFORM_DIR / "modules"
+MODULE_NAMES = sorted(p.name for p in MODULES_DIR.iterdir() if p.is_dir())
 
 # Folders that commonly hold a provider mirror (each must contain registry.terraform.io/).
 MIRROR_CANDIDATES = (
@@ -31,6 +32,36 @@ REGION = "us-east-1"
 
 # Variables every plan needs and no test cares about; a test's own tfvars win.
 BASE_TFVARS = {"s3_bucket_name": "tf-test-mirror", "image_tag": "test"}
+
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+
+VARIABLE_SETS = {
+    "defaults": {},
+    # Everything a hardened production turns on. SERVING: add "enable_cdn": True here once the cdn
+    # branch (CloudFront in front of the bucket) is merged, and assert on its resources below.
+    "hardened": {
+        "nat_gateway_mode": "one_per_az",
+        "s3_kms_key_arn": KMS_KEY,
+        "layout": "flat",
+        "enable_efs": True,
+        "create_ecs_service_linked_role": True,
+        "orchestrator_reserved_concurrency": 1,
+        "sync_reserved_concurrency": 10,
+        "force_destroy": True,
+        "secret_recovery_window_days": 0,
+    },
+    # Off what can be off; another prefix and tag, so names are proven to follow the variables.
+    "lean": {
+        "enable_efs": False,
+        "enable_notifications": False,
+        "enable_flow_logs": False,
+        "name_prefix": "mirror-b",
+        "image_tag": "v42",
+    },
+}
+
+# A plan budget that leaves the orchestrator no time after it: `plan` must refuse it.
+BAD_BUDGET_TFVARS = {"plan_budget_s": 290, "orchestrator_timeout": 300}
 
 # Every service the configuration touches; all of them are answered by the moto server.
 ENDPOINT_SERVICES = (
