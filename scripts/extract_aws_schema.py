@@ -18,7 +18,9 @@ Output shape (sorted, stable, committed as tests/terraform/aws_provider_schema.j
                                                              "blocks": {...}}}}},
      "data_sources": {...}}
 
-Argument values are "required" flags. Usage:
+Argument values are "required" flags. A recursive block (a WAF rule's `statement`) is typed `any` in the
+assembly; it is recorded as `{"required": ..., "open": true, "arguments": {}, "blocks": {}}` and its content
+is not checked. Usage:
 
     scripts/extract_aws_schema.py                      # download the pinned package with npm pack
     scripts/extract_aws_schema.py --jsii path/.jsii    # reuse an unpacked assembly
@@ -141,6 +143,10 @@ class Assembly:
             if block and nested:
                 schema = self.block_schema(nested[0], (*seen, fqn))
                 blocks[block.group(1)] = {"required": required, **schema}
+                continue
+            if block and prop["type"].get("primitive") == "any":
+                # A recursive block (a WAF rule's statement) is typed `any`: a block whose content is not described.
+                blocks[block.group(1)] = {"required": required, "open": True, "arguments": {}, "blocks": {}}
                 continue
             anchor = _ANCHOR.search(text)
             name = anchor.group(1) if anchor else _snake(prop["name"])
