@@ -129,6 +129,21 @@ def failure_message(ctx: RunContext, *, error: str, duration_s: float) -> str:
     )
 
 
+def task_stopped_message(
+    *, environment: str, task_arn: str, run_id: str | None, shard: str | None, reason: str, logs: str
+) -> str:
+    return "\n".join(
+        [
+            "⚠️ Homebrew Bottles Sync Task Stopped",
+            f"Environment: {environment}",
+            f"Reason: {reason}",
+            f"Run: {run_id or 'unknown'}" + (f" (shard {shard})" if shard else ""),
+            f"Task: {task_arn}",
+            f"Check logs: {logs}",
+        ]
+    )
+
+
 class Notifier:
     """Posts messages to Slack and failures to SNS; every error is logged (without the URL) and swallowed."""
 
@@ -208,6 +223,11 @@ class Notifier:
         text = failure_message(ctx, error=error, duration_s=duration_s)
         self.slack(text)
         self.sns(f"Homebrew bottles sync failed ({ctx.environment})", text)
+
+    def task_stopped(self, text: str) -> None:
+        """An ECS task stopped other than by success (image pull, memory, Spot, a crash): Slack and SNS."""
+        self.slack(text)
+        self.sns(f"Homebrew bottles sync task stopped ({self.settings.environment})", text)
 
 
 def _read_secret(arn: str) -> str:

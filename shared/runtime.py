@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import boto3
 
 from shared.config import Settings
-from shared.notify import Notifier
+from shared.notify import Notifier, task_stopped_message
+from shared.observability import logger
+from shared.triggers import TaskStop
 
-ECS_LOG_GROUP = "/aws/ecs/homebrew-sync"
+ECS_LOG_GROUP_ENV = "HOMEBREW_SYNC_ECS_LOG_GROUP"  # set by Terraform (it names the group)
 
 
 def make_notifier(settings: Settings, metrics_sink: Callable[[dict[str, float]], None] | None = None) -> Notifier:
@@ -20,5 +23,26 @@ def make_notifier(settings: Settings, metrics_sink: Callable[[dict[str, float]],
 
 
 def log_location() -> str:
-    """Where an operator finds this process's logs (Lambda sets its log group in the environment)."""
-    return os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME") or ECS_LOG_GROUP
+    """Where an operator finds this process's logs: Lambda and Terraform name the log group in the environment."""
+    return os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME") or os.environ.get(ECS_LOG_GROUP_ENV) or "stderr"
+
+
+def ecs_log_location() -> str:
+    return os.environ.get(ECS_LOG_GROUP_ENV) or "the ECS task's log group"
+
+
+def report_stopped_task(settings: Settings, stop: TaskStop, notifier: Notifier) -> dict[str, Any]:
+    """Tell Slack and SNS why an ECS task stopped; a task that ended in success needs no message."""
+    if stop.succeeded:
+        return {"status": "ignored", "task": stop.task_arn}
+    text = task_stopped_message(
+        environment=settings.environment,
+        task_arn=stop.task_arn,
+        run_id=stop.run_id,
+        shard=stop.shard_key,
+        reason=stop.reason,
+        logs=ecs_log_location(),
+    )
+    logger.warning("sync task stopped", extra={"task": stop.task_arn, "run_id": stop.run_id, "reason": stop.reason})
+    notifier.task_stopped(text)
+    return {"status": "notified", "task": stop.task_arn, "run_id": stop.run_id, "reason": stop.reason}

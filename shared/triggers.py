@@ -1,7 +1,9 @@
 """What starts a run: the weekly EventBridge event, the manual EventBridge event, or a direct invoke.
 
 Each is parsed into a model; the run id derives from the trigger (the EventBridge event id, or the
-Lambda request id), so a duplicated delivery of the same event maps to the same run.
+Lambda request id), so a duplicated delivery of the same event maps to the same run. One more event
+starts no run: an ECS task of ours that stopped other than by success (the failed-task rule), which is
+only reported, with the reason ECS gives.
 """
 
 from __future__ import annotations
@@ -103,10 +105,93 @@ class ManualPayload(RunOptions):
         return value
 
 
+class StoppedContainer(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    name: str = ""
+    exit_code: int | None = Field(None, alias="exitCode")
+    reason: str | None = None
+
+
+class StoppedTaskDetail(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    task_arn: str = Field(alias="taskArn", min_length=1)
+    last_status: Literal["STOPPED"] = Field(alias="lastStatus")
+    stop_code: str | None = Field(None, alias="stopCode")
+    stopped_reason: str | None = Field(None, alias="stoppedReason")
+    containers: list[StoppedContainer] = Field(default_factory=list)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskStoppedEvent(BaseModel):
+    """EventBridge `ECS Task State Change` (source aws.ecs) for a task that reached STOPPED."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    id: str = Field(min_length=1)
+    detail_type: Literal["ECS Task State Change"] = Field(alias="detail-type")
+    source: Literal["aws.ecs"]
+    detail: StoppedTaskDetail
+
+
+# Exit codes of ecs/entrypoint.py, and the kernel's for a container killed for its memory.
+_EXIT_MEANINGS = {2: "run error", 4: "interrupted", 137: "killed (SIGKILL, usually out of memory)"}
+
+
+class TaskStop(BaseModel):
+    """Why one of our ECS tasks stopped, in words an operator can act on."""
+
+    task_arn: str
+    run_id: str | None
+    shard_key: str | None
+    reason: str
+    succeeded: bool
+
+
 class Trigger(BaseModel):
-    kind: Literal["scheduled", "manual-event", "manual"]
+    kind: Literal["scheduled", "manual-event", "manual", "task-stopped"]
     run_id: str
     options: RunOptions
+    stopped: TaskStop | None = None
+
+
+def _override(detail: StoppedTaskDetail, name: str) -> str | None:
+    for container in detail.overrides.get("containerOverrides", []) or []:
+        for item in container.get("environment", []) or []:
+            if isinstance(item, dict) and item.get("name") == name:
+                return str(item.get("value"))
+    return None
+
+
+def describe_stop(detail: StoppedTaskDetail) -> TaskStop:
+    """The reason a task stopped: Spot reclaim, a start failure (image pull), out of memory, or an exit code."""
+    exits = [c for c in detail.containers if c.exit_code not in (None, 0)]
+    memory = [c for c in detail.containers if c.reason and "OutOfMemory" in c.reason]
+    never_ran = not detail.containers or all(c.exit_code is None for c in detail.containers)
+    stopped = detail.stopped_reason or "no reason given"
+    succeeded = False
+    if detail.stop_code == "SpotInterruption":
+        reason = f"Fargate Spot capacity reclaimed (SpotInterruption): {stopped}"
+    elif memory:
+        reason = f"out of memory: container {memory[0].name} - {memory[0].reason}"
+    elif detail.stop_code == "TaskFailedToStart" or never_ran:
+        reasons = "; ".join(c.reason for c in detail.containers if c.reason)
+        reason = f"the task did not start: {stopped}" + (f" ({reasons})" if reasons else "")
+    elif exits:
+        first = exits[0]
+        meaning = _EXIT_MEANINGS.get(first.exit_code or 0, "crash")
+        reason = f"container {first.name} exited {first.exit_code} ({meaning})"
+        reason += f": {first.reason}" if first.reason else ""
+    else:
+        reason, succeeded = f"ended: {stopped}", True
+    return TaskStop(
+        task_arn=detail.task_arn,
+        run_id=_override(detail, "HOMEBREW_SYNC_RUN_ID"),
+        shard_key=_override(detail, "HOMEBREW_SYNC_SHARD_KEY"),
+        reason=reason,
+        succeeded=succeeded,
+    )
 
 
 def _short(text: str) -> str:
@@ -118,6 +203,11 @@ def parse_trigger(event: Any, request_id: str) -> Trigger:
     if not isinstance(event, dict):
         raise ConfigError("event must be a JSON object")
     try:
+        if event.get("detail-type") == "ECS Task State Change":
+            task = TaskStoppedEvent.model_validate(event)
+            stop = describe_stop(task.detail)
+            run_id = stop.run_id or f"task-{_short(stop.task_arn)}"
+            return Trigger(kind="task-stopped", run_id=run_id, options=RunOptions(), stopped=stop)
         if event.get("detail-type") == "Scheduled Event":
             scheduled = ScheduledEvent.model_validate(event)
             stamp = scheduled.time.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
@@ -140,5 +230,5 @@ def parse_trigger(event: Any, request_id: str) -> Trigger:
         raise ConfigError(f"invalid trigger event: {problems}") from None
     raise ConfigError(
         "unrecognised event: expected an EventBridge 'Scheduled Event', a 'Manual Sync' event from "
-        'source homebrew.sync, or a payload with "source": "manual"'
+        'source homebrew.sync, an \'ECS Task State Change\', or a payload with "source": "manual"'
     )

@@ -26,6 +26,12 @@ locals {
     HOMEBREW_SYNC_SNS_TOPIC_ARN            = module.notifications.sns_topic_arn
     HOMEBREW_SYNC_REQUIRE_SIGNATURE        = tostring(var.require_signature)
     HOMEBREW_SYNC_ENABLE_TRACING           = tostring(var.enable_tracing)
+    HOMEBREW_SYNC_PUBLISH_API              = tostring(var.publish_api)
+    HOMEBREW_SYNC_MAX_API_MB               = tostring(var.max_api_mb)
+    HOMEBREW_SYNC_PRUNE_AFTER_SYNC         = tostring(var.prune_after_sync)
+    HOMEBREW_SYNC_PRUNE_KEEP_VERSIONS      = tostring(var.prune_keep_versions)
+    HOMEBREW_SYNC_PRUNE_OLDER_THAN_DAYS    = tostring(var.prune_older_than_days)
+    HOMEBREW_SYNC_ECS_LOG_GROUP            = local.ecs_log_group_name
     POWERTOOLS_SERVICE_NAME                = local.service_name
     POWERTOOLS_METRICS_NAMESPACE           = local.metric_namespace
     POWERTOOLS_LOG_LEVEL                   = var.log_level
@@ -34,6 +40,7 @@ locals {
   orchestrator_environment = merge(local.engine_environment, {
     HOMEBREW_SYNC_SIZE_THRESHOLD_GB            = tostring(var.size_threshold_gb)
     HOMEBREW_SYNC_MAX_SHARDS                   = tostring(var.max_shards)
+    HOMEBREW_SYNC_PLAN_BUDGET_S                = tostring(var.plan_budget_s)
     HOMEBREW_SYNC_SYNC_FUNCTION_NAME           = local.sync_function_name
     HOMEBREW_SYNC_ECS_CLUSTER                  = module.ecs.cluster_name
     HOMEBREW_SYNC_ECS_TASK_DEFINITION          = module.ecs.task_definition_family
@@ -88,6 +95,7 @@ module "s3" {
   kms_key_arn                        = var.s3_kms_key_arn
   lifecycle_expiration_days          = var.lifecycle_expiration_days
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  force_destroy                      = var.force_destroy
   layout                             = var.layout
   enable_cdn                         = var.enable_cdn
   cdn_domain_name                    = var.cdn_domain_name
@@ -101,11 +109,12 @@ module "s3" {
 module "notifications" {
   source = "./modules/notifications"
 
-  name_prefix                  = var.name_prefix
-  slack_webhook_url            = var.slack_webhook_url
-  notification_email_addresses = var.notification_email_addresses
-  create_kms_key               = var.create_kms_key
-  kms_key_arn                  = var.kms_key_arn
+  name_prefix                    = var.name_prefix
+  slack_webhook_url              = var.slack_webhook_url
+  notification_email_addresses   = var.notification_email_addresses
+  create_kms_key                 = var.create_kms_key
+  kms_key_arn                    = var.kms_key_arn
+  secret_recovery_window_in_days = var.secret_recovery_window_days
 
   tags = var.tags
 }
@@ -140,26 +149,27 @@ module "iam" {
 module "lambda" {
   source = "./modules/lambda"
 
-  orchestrator_function_name = local.orchestrator_function_name
-  sync_function_name         = local.sync_function_name
-  layer_name                 = "${var.name_prefix}-dependencies"
-  dlq_name                   = "${var.name_prefix}-lambda-dlq"
-  orchestrator_zip_path      = var.orchestrator_zip_path
-  sync_zip_path              = var.sync_zip_path
-  layer_zip_path             = var.layer_zip_path
-  orchestrator_role_arn      = module.iam.orchestrator_role_arn
-  sync_role_arn              = module.iam.sync_role_arn
-  orchestrator_memory_size   = var.orchestrator_memory_size
-  orchestrator_timeout       = var.orchestrator_timeout
-  sync_memory_size           = var.sync_memory_size
-  sync_timeout               = var.sync_timeout
-  sync_reserved_concurrency  = var.sync_reserved_concurrency
-  orchestrator_environment   = local.orchestrator_environment
-  sync_environment           = local.engine_environment
-  enable_tracing             = var.enable_tracing
-  kms_key_arn                = module.notifications.kms_key_arn
-  log_retention_days         = var.log_retention_days
-  eventbridge_rule_arns      = module.eventbridge.rule_arns
+  orchestrator_function_name        = local.orchestrator_function_name
+  sync_function_name                = local.sync_function_name
+  layer_name                        = "${var.name_prefix}-dependencies"
+  dlq_name                          = "${var.name_prefix}-lambda-dlq"
+  orchestrator_zip_path             = var.orchestrator_zip_path
+  sync_zip_path                     = var.sync_zip_path
+  layer_zip_path                    = var.layer_zip_path
+  orchestrator_role_arn             = module.iam.orchestrator_role_arn
+  sync_role_arn                     = module.iam.sync_role_arn
+  orchestrator_memory_size          = var.orchestrator_memory_size
+  orchestrator_timeout              = var.orchestrator_timeout
+  sync_memory_size                  = var.sync_memory_size
+  sync_timeout                      = var.sync_timeout
+  sync_reserved_concurrency         = var.sync_reserved_concurrency
+  orchestrator_reserved_concurrency = var.orchestrator_reserved_concurrency
+  orchestrator_environment          = local.orchestrator_environment
+  sync_environment                  = local.engine_environment
+  enable_tracing                    = var.enable_tracing
+  kms_key_arn                       = module.notifications.kms_key_arn
+  log_retention_days                = var.log_retention_days
+  eventbridge_rule_arns             = merge(module.eventbridge.rule_arns, { ecs-task-stopped = module.ecs.task_failed_rule_arn })
 
   tags = var.tags
 }
@@ -167,25 +177,28 @@ module "lambda" {
 module "ecs" {
   source = "./modules/ecs"
 
-  cluster_name              = var.name_prefix
-  task_family               = var.name_prefix
-  repository_name           = var.name_prefix
-  log_group_name            = local.ecs_log_group_name
-  container_name            = var.ecs_container_name
-  image_tag                 = var.image_tag
-  task_cpu                  = var.task_cpu
-  task_memory               = var.task_memory
-  ephemeral_storage_size_gb = var.ephemeral_storage_size_gb
-  default_capacity_provider = var.ecs_capacity_provider
-  execution_role_arn        = module.iam.ecs_task_execution_role_arn
-  task_role_arn             = module.iam.ecs_task_role_arn
-  environment               = local.ecs_environment
-  kms_key_arn               = module.notifications.kms_key_arn
-  log_retention_days        = var.log_retention_days
-  enable_efs                = var.enable_efs
-  efs_subnet_ids            = module.network.private_subnet_ids
-  efs_security_group_id     = module.network.efs_security_group_id
-  alarm_actions             = [module.notifications.sns_topic_arn]
+  cluster_name               = var.name_prefix
+  task_family                = var.name_prefix
+  repository_name            = var.name_prefix
+  log_group_name             = local.ecs_log_group_name
+  container_name             = var.ecs_container_name
+  image_tag                  = var.image_tag
+  task_cpu                   = var.task_cpu
+  task_memory                = var.task_memory
+  ephemeral_storage_size_gb  = var.ephemeral_storage_size_gb
+  default_capacity_provider  = var.ecs_capacity_provider
+  execution_role_arn         = module.iam.ecs_task_execution_role_arn
+  task_role_arn              = module.iam.ecs_task_role_arn
+  environment                = local.ecs_environment
+  kms_key_arn                = module.notifications.kms_key_arn
+  log_retention_days         = var.log_retention_days
+  enable_efs                 = var.enable_efs
+  efs_subnet_ids             = module.network.private_subnet_ids
+  efs_security_group_id      = module.network.efs_security_group_id
+  alarm_actions              = [module.notifications.sns_topic_arn]
+  task_stopped_function_arn  = module.lambda.orchestrator_function_arn
+  create_service_linked_role = var.create_ecs_service_linked_role
+  force_destroy              = var.force_destroy
 
   tags = var.tags
 }
@@ -217,7 +230,7 @@ module "monitoring" {
   ecs_log_group_name         = module.ecs.log_group_name
   ecs_task_failed_rule_name  = module.ecs.task_failed_rule_name
   dlq_names                  = { lambda = module.lambda.dlq_name, eventbridge = module.eventbridge.dlq_name }
-  extra_alarm_arns           = concat([module.ecs.task_failed_alarm_arn], values(module.eventbridge.alarm_arns))
+  extra_alarm_arns           = concat([module.ecs.task_failed_alarm_arn], module.ecs.usage_alarm_arns, values(module.eventbridge.alarm_arns))
 
   tags = var.tags
 }

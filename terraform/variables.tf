@@ -407,13 +407,35 @@ variable "sync_timeout" {
 }
 
 variable "sync_reserved_concurrency" {
-  description = "Concurrent executions reserved for the sync worker (at least max_shards; continuations briefly overlap their parent)."
+  description = "Concurrent executions reserved for (and capping) the sync worker, at least max_shards + 1 when set. null (default) reserves none: a new account's quota (10) admits no reservation; see docs/deploy.md."
   type        = number
-  default     = 10
+  default     = null
 
   validation {
-    condition     = var.sync_reserved_concurrency >= 1
-    error_message = "sync_reserved_concurrency must be at least 1."
+    condition     = var.sync_reserved_concurrency == null ? true : var.sync_reserved_concurrency >= 1
+    error_message = "sync_reserved_concurrency must be null or at least 1."
+  }
+}
+
+variable "orchestrator_reserved_concurrency" {
+  description = "Concurrent executions reserved for the orchestrator. null (default) reserves none: the run lock in S3 already allows one run at a time."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.orchestrator_reserved_concurrency == null ? true : var.orchestrator_reserved_concurrency >= 1
+    error_message = "orchestrator_reserved_concurrency must be null or at least 1."
+  }
+}
+
+variable "plan_budget_s" {
+  description = "Longest the orchestrator may spend estimating sizes (HOMEBREW_SYNC_PLAN_BUDGET_S); past it the run goes to ECS. Must end 60 s before orchestrator_timeout."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.plan_budget_s > 0 && var.plan_budget_s <= 3600
+    error_message = "plan_budget_s must be between 1 and 3600 seconds."
   }
 }
 
@@ -473,9 +495,9 @@ variable "ecs_capacity_provider" {
 }
 
 variable "enable_efs" {
-  description = "Mount an EFS file system at /mnt/efs as the task's scratch space (otherwise it uses ephemeral /tmp)."
+  description = "Mount an EFS file system at /mnt/efs as the task's scratch space (HOMEBREW_SYNC_WORK_DIR). Off by default: the task streams bottles and needs no shared disk; ephemeral storage holds the API cache."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "progress_every_percent" {
@@ -526,4 +548,80 @@ variable "enable_cloudwatch_alarms" {
   description = "Create the CloudWatch alarms of the monitoring module."
   type        = bool
   default     = true
+}
+
+################################################################################
+# First deploy and teardown
+################################################################################
+
+variable "create_ecs_service_linked_role" {
+  description = "Create the ECS service-linked role (AWSServiceRoleForECS). Set true on an account that has never used ECS; leave false where the role exists (creating it twice fails)."
+  type        = bool
+  default     = false
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete the mirror bucket, the access-log bucket and the image repository with their contents. Off by default: a destroy then stops at non-empty stores (see docs/deploy.md, Teardown)."
+  type        = bool
+  default     = false
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days a deleted Slack webhook secret can be restored (0 deletes it at once, so the same name can be re-created right away; otherwise 7-30)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
+  }
+}
+
+################################################################################
+# API files and retention (engine settings)
+################################################################################
+
+variable "publish_api" {
+  description = "Mirror the API files brew reads under api/ (HOMEBREW_SYNC_PUBLISH_API)."
+  type        = bool
+  default     = true
+}
+
+variable "max_api_mb" {
+  description = "Largest API file accepted, decoded, in MB (HOMEBREW_SYNC_MAX_API_MB, 16-4096)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.max_api_mb >= 16 && var.max_api_mb <= 4096
+    error_message = "max_api_mb must be between 16 and 4096."
+  }
+}
+
+variable "prune_after_sync" {
+  description = "Delete old bottle versions after every complete sync (HOMEBREW_SYNC_PRUNE_AFTER_SYNC); a manual trigger can also ask for it with \"prune\": true."
+  type        = bool
+  default     = false
+}
+
+variable "prune_keep_versions" {
+  description = "Versions of each formula and platform that pruning keeps (HOMEBREW_SYNC_PRUNE_KEEP_VERSIONS, 1-100)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.prune_keep_versions >= 1 && var.prune_keep_versions <= 100
+    error_message = "prune_keep_versions must be between 1 and 100."
+  }
+}
+
+variable "prune_older_than_days" {
+  description = "Pruning deletes only bottles older than this many days (HOMEBREW_SYNC_PRUNE_OLDER_THAN_DAYS, 0-3650)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.prune_older_than_days >= 0 && var.prune_older_than_days <= 3650
+    error_message = "prune_older_than_days must be between 0 and 3650."
+  }
 }

@@ -1,9 +1,11 @@
 """Orchestrator Lambda: trigger -> run lock -> state + external hashes -> API -> plan -> route -> dispatch.
 
 Started weekly by EventBridge, by the manual EventBridge event, or by `aws lambda invoke` with
-`{"source": "manual", ...}`. An invalid event returns a clear error and starts nothing. A failed run is
-returned as `{"status": "failed", "error": ...}`, unless running the event again may help (upstream or
-storage trouble, a failed dispatch): then it raises, for Lambda's and EventBridge's retries.
+`{"source": "manual", ...}`. The failed-task rule also sends it ECS tasks that stopped other than by
+success: those are reported (Slack/SNS, naming the reason) and no run starts. An invalid event returns
+a clear error and starts nothing. A failed run is returned as `{"status": "failed", "error": ...}`,
+unless running the event again may help (upstream or storage trouble, a failed dispatch): then it
+raises, for Lambda's and EventBridge's retries.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from shared.dispatch import make_dispatcher
 from shared.errors import ConfigError, SyncError, retry_may_help
 from shared.observability import emit_emf, logger, metrics, route_engine_logs, tracer
 from shared.orchestrator import orchestrate
-from shared.runtime import log_location, make_notifier
+from shared.runtime import log_location, make_notifier, report_stopped_task
 from shared.triggers import parse_trigger
 
 
@@ -35,6 +37,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def sink(values: dict[str, float]) -> None:
         emit_emf(values, settings.environment)
+
+    if trigger.stopped is not None:  # an ECS task of ours stopped: report why, start nothing
+        return report_stopped_task(settings, trigger.stopped, make_notifier(settings, sink))
 
     try:
         return orchestrate(

@@ -1,6 +1,12 @@
 data "aws_region" "current" {}
 
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
 locals {
+  task_definition_arn_prefix = "arn:${data.aws_partition.current.partition}:ecs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:task-definition/${var.task_family}"
+
   work_dir_environment = var.enable_efs ? { HOMEBREW_SYNC_WORK_DIR = var.efs_mount_path } : {}
   environment          = merge(var.environment, local.work_dir_environment)
 
@@ -18,7 +24,7 @@ locals {
       logDriver = "awslogs"
       options = {
         awslogs-group         = aws_cloudwatch_log_group.this.name
-        awslogs-region        = data.aws_region.current.region
+        awslogs-region        = data.aws_region.current.name
         awslogs-stream-prefix = "sync"
       }
     }
@@ -61,6 +67,17 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
     weight            = 1
     base              = 0
   }
+
+  depends_on = [aws_iam_service_linked_role.ecs]
+}
+
+# An account that never used ECS has no AWSServiceRoleForECS; capacity providers and RunTask need it.
+# Created only when asked: on an account that has it, creating it again fails.
+resource "aws_iam_service_linked_role" "ecs" {
+  count = var.create_service_linked_role ? 1 : 0
+
+  aws_service_name = "ecs.amazonaws.com"
+  description      = "Lets ECS manage Fargate capacity and task networking for ${var.cluster_name}"
 }
 
 ################################################################################
@@ -70,6 +87,7 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 resource "aws_ecr_repository" "this" {
   name                 = var.repository_name
   image_tag_mutability = "IMMUTABLE"
+  force_delete         = var.force_destroy
 
   image_scanning_configuration {
     scan_on_push = true
@@ -87,9 +105,22 @@ resource "aws_ecr_lifecycle_policy" "this" {
   repository = aws_ecr_repository.this.name
 
   policy = jsonencode({
+    # A rule's images are never expired by a rule of lower priority: rule 1 shelters the deployed tag
+    # (tags are immutable, so it names one image, never more than the count) from rule 3.
     rules = [
       {
         rulePriority = 1
+        description  = "Keep the deployed image (${var.image_tag})"
+        selection = {
+          tagStatus      = "tagged"
+          tagPatternList = [var.image_tag]
+          countType      = "imageCountMoreThan"
+          countNumber    = 1
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 2
         description  = "Expire untagged images after 7 days"
         selection = {
           tagStatus   = "untagged"
@@ -100,8 +131,8 @@ resource "aws_ecr_lifecycle_policy" "this" {
         action = { type = "expire" }
       },
       {
-        rulePriority = 2
-        description  = "Keep the newest ${var.image_retention_count} tagged images"
+        rulePriority = 3
+        description  = "Keep the newest ${var.image_retention_count} other tagged images"
         selection = {
           tagStatus      = "tagged"
           tagPatternList = ["*"]
@@ -271,14 +302,15 @@ resource "aws_efs_mount_target" "this" {
 
 resource "aws_cloudwatch_event_rule" "task_failed" {
   name        = "${var.cluster_name}-ecs-task-failed"
-  description = "Sync tasks that stopped with a non-zero exit code or never started"
+  description = "Sync tasks that stopped other than by success: a non-zero exit (a crash, out of memory), never started (image pull), or lost Spot capacity"
 
   event_pattern = jsonencode({
     source      = ["aws.ecs"]
     detail-type = ["ECS Task State Change"]
     detail = {
-      clusterArn = [aws_ecs_cluster.this.arn]
-      lastStatus = ["STOPPED"]
+      clusterArn        = [aws_ecs_cluster.this.arn]
+      taskDefinitionArn = [{ prefix = "${local.task_definition_arn_prefix}:" }]
+      lastStatus        = ["STOPPED"]
       "$or" = [
         { containers = { exitCode = [{ anything-but = 0 }] } },
         { stopCode = ["TaskFailedToStart", "SpotInterruption"] },
@@ -324,6 +356,13 @@ resource "aws_cloudwatch_event_target" "task_failed" {
   depends_on = [aws_cloudwatch_log_resource_policy.task_failed]
 }
 
+# The orchestrator turns each such event into a Slack/SNS message naming the reason.
+resource "aws_cloudwatch_event_target" "task_stopped_notify" {
+  rule      = aws_cloudwatch_event_rule.task_failed.name
+  target_id = "orchestrator-notify"
+  arn       = var.task_stopped_function_arn
+}
+
 resource "aws_cloudwatch_metric_alarm" "task_failed" {
   alarm_name          = "${var.cluster_name}-ecs-task-failed"
   alarm_description   = "A sync task stopped with a non-zero exit code, failed to start or lost its Spot capacity. Details: log group ${aws_cloudwatch_log_group.task_failed.name}."
@@ -338,6 +377,57 @@ resource "aws_cloudwatch_metric_alarm" "task_failed" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
+
+  tags = var.tags
+}
+
+################################################################################
+# CPU and memory of the sync tasks (Container Insights, per task family)
+################################################################################
+
+resource "aws_cloudwatch_metric_alarm" "task_usage" {
+  for_each = var.enable_container_insights ? { cpu = "Cpu", memory = "Memory" } : {}
+
+  alarm_name          = "${var.cluster_name}-ecs-${each.key}-high"
+  alarm_description   = "Sync tasks used more than ${var.usage_alarm_threshold_percent}% of their ${each.key} for 15 minutes: raise task_${each.key} or lower concurrency."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.usage_alarm_threshold_percent
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  metric_query {
+    id          = "usage"
+    expression  = "100 * used / reserved"
+    label       = "${each.value} utilization (%)"
+    return_data = true
+  }
+
+  metric_query {
+    id = "used"
+
+    metric {
+      namespace   = "ECS/ContainerInsights"
+      metric_name = "${each.value}Utilized"
+      dimensions  = { ClusterName = var.cluster_name, TaskDefinitionFamily = var.task_family }
+      period      = 300
+      stat        = "Maximum"
+    }
+  }
+
+  metric_query {
+    id = "reserved"
+
+    metric {
+      namespace   = "ECS/ContainerInsights"
+      metric_name = "${each.value}Reserved"
+      dimensions  = { ClusterName = var.cluster_name, TaskDefinitionFamily = var.task_family }
+      period      = 300
+      stat        = "Maximum"
+    }
+  }
 
   tags = var.tags
 }

@@ -67,3 +67,13 @@ output "task_failed_log_group_name" {
   description = "Log group receiving the events of failed tasks."
   value       = aws_cloudwatch_log_group.task_failed.name
 }
+
+output "task_failed_rule_arn" {
+  description = "ARN of the EventBridge rule matching sync tasks that stopped other than by success."
+  value       = aws_cloudwatch_event_rule.task_failed.arn
+}
+
+output "usage_alarm_arns" {
+  description = "ARNs of the CPU and memory alarms of the sync tasks (empty without Container Insights)."
+  value       = [for alarm in aws_cloudwatch_metric_alarm.task_usage : alarm.arn]
+}

@@ -195,6 +195,34 @@ variable "alarm_actions" {
   default     = []
 }
 
+variable "task_stopped_function_arn" {
+  description = "Function EventBridge sends the events of tasks that stopped other than by success to (the orchestrator, which notifies)."
+  type        = string
+}
+
+variable "create_service_linked_role" {
+  description = "Create the ECS service-linked role (for an account that has never used ECS)."
+  type        = bool
+  default     = false
+}
+
+variable "force_destroy" {
+  description = "Let a destroy delete the image repository with its images."
+  type        = bool
+  default     = false
+}
+
+variable "usage_alarm_threshold_percent" {
+  description = "CPU or memory use of a sync task, in percent of its reservation, above which an alarm fires."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.usage_alarm_threshold_percent > 0 && var.usage_alarm_threshold_percent <= 100
+    error_message = "usage_alarm_threshold_percent must be between 1 and 100."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource of the module (on top of the provider's default_tags)."
   type        = map(string)

@@ -7,7 +7,7 @@ data "aws_region" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
+  region     = data.aws_region.current.name
 
   # ARNs are built from names so that no role depends on the resource it grants access to.
   log_group_arn_prefix  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group"
@@ -72,6 +72,9 @@ data "aws_iam_policy_document" "engine" {
     resources = [var.bucket_arn]
   }
 
+  # Every key the engine writes: the state, bottles (dated/ or flat), image indexes
+  # (<image>/manifests/<tag>), brew's API files (api/), per-run documents and staged copies (runs/),
+  # journal entries (journal/) and the run lock (locks/).
   statement {
     sid     = "ReadWriteMirrorObjects"
     actions = ["s3:GetObject", "s3:PutObject"]
@@ -81,23 +84,36 @@ data "aws_iam_policy_document" "engine" {
       "${local.objects}bottles_hash.corrupt.json",
       "${local.objects}locks/*",
       "${local.objects}runs/*",
+      "${local.objects}journal/*",
+      "${local.objects}api/*",
+      "${local.objects}*/manifests/*",
       "${local.objects}*.tar.gz",
     ]
   }
 
+  # Locks and run documents end, journal entries are folded into the state, staged API copies are
+  # dropped once published, and pruning removes old bottles with their image indexes.
   statement {
-    sid     = "DeleteLocksAndRunArtefacts"
+    sid     = "DeleteEngineObjects"
     actions = ["s3:DeleteObject"]
     resources = [
       "${local.objects}locks/*",
       "${local.objects}runs/*",
+      "${local.objects}journal/*",
+      "${local.objects}*/manifests/*",
+      "${local.objects}*.tar.gz",
     ]
   }
 
+  # Bottles and API files above the part size are uploaded (and copied into api/) in parts.
   statement {
-    sid       = "MultipartBottleUploads"
-    actions   = ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
-    resources = ["${local.objects}*.tar.gz"]
+    sid     = "MultipartUploads"
+    actions = ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = [
+      "${local.objects}*.tar.gz",
+      "${local.objects}runs/*",
+      "${local.objects}api/*",
+    ]
   }
 
   statement {

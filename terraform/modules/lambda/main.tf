@@ -67,7 +67,7 @@ resource "aws_lambda_function" "orchestrator" {
   layers                         = [aws_lambda_layer_version.dependencies.arn]
   memory_size                    = var.orchestrator_memory_size
   timeout                        = var.orchestrator_timeout
-  reserved_concurrent_executions = 1
+  reserved_concurrent_executions = var.orchestrator_reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
 
   environment {
@@ -83,6 +83,13 @@ resource "aws_lambda_function" "orchestrator" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = tonumber(lookup(var.orchestrator_environment, "HOMEBREW_SYNC_PLAN_BUDGET_S", "0")) + 60 <= var.orchestrator_timeout
+      error_message = "The orchestrator's plan budget (HOMEBREW_SYNC_PLAN_BUDGET_S) must end at least 60 s before its timeout: the rest of the run (state, dispatch, messages) needs that time."
+    }
+  }
 
   depends_on = [aws_cloudwatch_log_group.orchestrator]
 }

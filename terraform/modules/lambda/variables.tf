@@ -124,14 +124,25 @@ variable "sync_timeout" {
   }
 }
 
-variable "sync_reserved_concurrency" {
-  description = "Concurrent executions reserved for (and capping) the sync worker: shards plus their continuations."
+variable "orchestrator_reserved_concurrency" {
+  description = "Concurrent executions reserved for the orchestrator; null reserves none (the run lock already allows one run at a time)."
   type        = number
-  default     = 10
+  default     = null
 
   validation {
-    condition     = var.sync_reserved_concurrency >= 1
-    error_message = "sync_reserved_concurrency must be at least 1."
+    condition     = var.orchestrator_reserved_concurrency == null ? true : var.orchestrator_reserved_concurrency >= 1
+    error_message = "orchestrator_reserved_concurrency must be null or at least 1."
+  }
+}
+
+variable "sync_reserved_concurrency" {
+  description = "Concurrent executions reserved for (and capping) the sync worker; null reserves none."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.sync_reserved_concurrency == null ? true : var.sync_reserved_concurrency >= 1
+    error_message = "sync_reserved_concurrency must be null or at least 1."
   }
 }
 

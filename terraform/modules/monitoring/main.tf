@@ -1,7 +1,7 @@
 data "aws_region" "current" {}
 
 locals {
-  region     = data.aws_region.current.region
+  region     = data.aws_region.current.name
   dimensions = ["environment", var.environment, "service", var.service_name]
   functions = {
     orchestrator = var.orchestrator_function_name
@@ -105,27 +105,27 @@ resource "aws_cloudwatch_metric_alarm" "sync_failed" {
   tags = var.tags
 }
 
-# "No successful sync in 8 days": CloudWatch caps an alarm's evaluation range at 7 days
-# (period x evaluation_periods <= 604,800 s), so an 8-day window cannot be expressed. The alarm counts
-# SyncSucceeded per UTC day over the last 7 whole days and fires when all 7 are empty. Any 7 consecutive
-# days contain exactly one Sunday, so a weekly run that succeeds on its day keeps it quiet; when a
-# Sunday's run does not succeed, it fires as that day closes (about 21 hours after the 03:00 run, 7 to
-# 8 days after the previous success). Missing data is breaching: until the first success it stays in ALARM.
+# "No successful sync in about 8 days". Every run publishes SyncSucceeded (1 or 0). The alarm sums it
+# over the last 7 days (the longest window CloudWatch evaluates): a window with runs and no success
+# breaches; a window without runs is missing data, not breaching. So it is quiet after a deploy until
+# the first run, quiet while runs succeed, and fires when the weekly run fails 7 days after the last
+# success (the failure itself is also reported by SNS and the sync-failed alarm). EventBridge delivery
+# failures have their own alarms (failed-invocations).
 resource "aws_cloudwatch_metric_alarm" "no_successful_sync" {
   count = var.enable_cloudwatch_alarms ? 1 : 0
 
   alarm_name          = "${var.name_prefix}-no-successful-sync"
-  alarm_description   = "No successful sync in the last 7 whole days (UTC): the weekly run did not succeed. Check the schedule, the orchestrator logs and the dead-letter queues."
+  alarm_description   = "Runs in the last 7 days and none succeeded. Check the run summaries under runs/, the orchestrator logs and the dead-letter queues."
   namespace           = var.metric_namespace
   metric_name         = "SyncSucceeded"
   dimensions          = { environment = var.environment, service = var.service_name }
   statistic           = "Sum"
-  period              = 86400
-  evaluation_periods  = 7
-  datapoints_to_alarm = 7
+  period              = 604800
+  evaluation_periods  = 1
+  datapoints_to_alarm = 1
   threshold           = 1
   comparison_operator = "LessThanThreshold"
-  treat_missing_data  = "breaching"
+  treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
 

@@ -14,7 +14,8 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:The mirror holds public upstream bottles that can be downloaded again; cross-region replication would double the storage bill.
   #checkov:skip=CKV_AWS_145:SSE-S3 is the default for public, checksum-verified bottles (no per-request KMS cost); set kms_key_arn to use SSE-KMS.
   #checkov:skip=CKV2_AWS_62:No consumer of object events: runs report through Slack, SNS and CloudWatch metrics.
-  bucket = var.bucket_name
+  bucket        = var.bucket_name
+  force_destroy = var.force_destroy
 
   tags = var.tags
 }
@@ -224,7 +225,8 @@ resource "aws_s3_bucket" "logs" {
   #checkov:skip=CKV_AWS_144:Access logs are kept for audit in one region only; replication would double their cost.
   #checkov:skip=CKV_AWS_145:S3 server access log delivery supports only SSE-S3 on the target bucket.
   #checkov:skip=CKV2_AWS_62:No consumer of log object events.
-  bucket = local.log_bucket_name
+  bucket        = local.log_bucket_name
+  force_destroy = var.force_destroy
 
   tags = var.tags
 }

@@ -91,6 +91,12 @@ variable "access_log_retention_days" {
   }
 }
 
+variable "force_destroy" {
+  description = "Let a destroy delete the buckets with every object (and version) in them."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags added to every resource of the module (on top of the provider's default_tags)."
   type        = map(string)
