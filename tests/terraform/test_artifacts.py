@@ -269,6 +269,12 @@ FAKE_ASSEMBLY = {
                     "type": {"primitive": "number"},
                     "docs": {"summary": _link("days") + "."},
                 },
+                {
+                    "name": "statement",
+                    "optional": True,
+                    "type": {"primitive": "any"},
+                    "docs": {"summary": "statement block.", "remarks": _link("statement")},
+                },
             ],
         },
         "@cdktf/provider-aws.thing.ThingRuleOutputReference": {"kind": "class", "base": "cdktf.ComplexObject"},
@@ -285,7 +291,10 @@ def test_extractor_reads_arguments_blocks_and_required_flags():
     assert schema["version"] == "21.22.1" and schema["provider_version"] == "6.25.0"
     thing = schema["resources"]["aws_thing"]
     assert thing["arguments"] == {"bucket_name": True, "region": False}
-    assert thing["blocks"] == {"rule": {"required": False, "arguments": {"days": True}, "blocks": {}}}
+    statement = {"required": False, "open": True, "arguments": {}, "blocks": {}}  # recursive, typed any
+    assert thing["blocks"] == {
+        "rule": {"required": False, "arguments": {"days": True}, "blocks": {"statement": statement}}
+    }
     with pytest.raises(SystemExit):
         extract_aws_schema.build_schema(FAKE_ASSEMBLY, package, {"aws_missing"}, set())
 
