@@ -147,6 +147,8 @@ def test_serving_is_off_by_default(plan_of):
     assert outputs["brew_client_env"].get("value") is None
     sids = [s["sid"] for s in _policy_statements(plan)]
     assert sids == ["DenyInsecureTransport", "DenyOutdatedTls"]
+    status = {c["address"]["to_display"]: c["status"] for c in plan.get("checks", [])}
+    assert status["module.s3.check.serving_settings_need_enable_cdn"] == "pass"
 
 
 def test_distribution_serves_only_the_served_patterns(plan_of):
@@ -348,3 +350,11 @@ def test_checkov_passes_with_serving_on(tfvars, tmp_path):
     assert "module.s3.aws_cloudfront_distribution.this[0]" in checked, "the distribution was not scanned"
     failed = [f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in data["results"]["failed_checks"]]
     assert not failed, "checkov failed checks with serving on:\n" + "\n".join(failed)
+
+
+def test_serving_settings_without_enable_cdn_warn(plan_of):
+    plan = plan_of({"allowed_cidrs": CIDRS})
+    assert not tf.of_type(plan, "aws_wafv2_web_acl")
+    status = {c["address"]["to_display"]: c["status"] for c in plan.get("checks", [])}
+    assert status["module.s3.check.serving_settings_need_enable_cdn"] == "fail"
+    assert status.get("module.s3.aws_cloudfront_distribution.this") != "fail"

@@ -34,6 +34,14 @@ locals {
   enable_waf   = var.enable_cdn && length(var.allowed_cidrs) > 0
 }
 
+# A warning at plan, not an error: settings that do nothing without the distribution.
+check "serving_settings_need_enable_cdn" {
+  assert {
+    condition     = var.enable_cdn || (length(var.allowed_cidrs) == 0 && var.cdn_domain_name == null && var.cdn_certificate_arn == null)
+    error_message = "allowed_cidrs, cdn_domain_name and cdn_certificate_arn take effect only with enable_cdn = true."
+  }
+}
+
 resource "aws_cloudfront_origin_access_control" "this" {
   count = var.enable_cdn ? 1 : 0
 
