@@ -84,6 +84,11 @@ module "network" {
 module "s3" {
   source = "./modules/s3"
 
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
+
   bucket_name                        = var.s3_bucket_name
   access_log_bucket_name             = var.access_log_bucket_name
   key_prefix                         = var.s3_prefix
@@ -91,6 +96,12 @@ module "s3" {
   lifecycle_expiration_days          = var.lifecycle_expiration_days
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   force_destroy                      = var.force_destroy
+  layout                             = var.layout
+  enable_cdn                         = var.enable_cdn
+  cdn_domain_name                    = var.cdn_domain_name
+  cdn_certificate_arn                = var.cdn_certificate_arn
+  allowed_cidrs                      = var.allowed_cidrs
+  cdn_price_class                    = var.cdn_price_class
 
   tags = var.tags
 }

@@ -104,3 +104,18 @@ output "runtime_setting_names" {
     ecs          = module.ecs.environment_names
   }
 }
+
+output "mirror_url" {
+  description = "Base URL of the mirror for brew (enable_cdn); null without it."
+  value       = module.s3.mirror_url
+}
+
+output "brew_client_env" {
+  description = "The export lines for every Mac or CI runner (terraform output -raw brew_client_env); null without enable_cdn."
+  value       = module.s3.brew_client_env
+}
+
+output "cdn_distribution_id" {
+  description = "CloudFront distribution of the mirror (aws cloudfront create-invalidation --distribution-id ...)."
+  value       = module.s3.cdn_distribution_id
+}

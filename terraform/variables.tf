@@ -282,6 +282,40 @@ variable "noncurrent_version_expiration_days" {
 }
 
 ################################################################################
+# Serving brew (CloudFront)
+################################################################################
+
+variable "enable_cdn" {
+  description = "Serve the mirror to brew through CloudFront in front of the bucket (bottles, image indexes and api/ only). Needs layout = \"flat\"."
+  type        = bool
+  default     = false
+}
+
+variable "cdn_domain_name" {
+  description = "Custom domain of the mirror (e.g. brew.example.com), with cdn_certificate_arn; null uses the distribution's cloudfront.net name. Point a DNS CNAME/alias at it yourself."
+  type        = string
+  default     = null
+}
+
+variable "cdn_certificate_arn" {
+  description = "ACM certificate in us-east-1 covering cdn_domain_name."
+  type        = string
+  default     = null
+}
+
+variable "allowed_cidrs" {
+  description = "IP ranges (IPv4 or IPv6 CIDR) allowed to read the mirror; when set, a WAF web ACL blocks every other address. Empty allows everyone."
+  type        = list(string)
+  default     = []
+}
+
+variable "cdn_price_class" {
+  description = "CloudFront price class: PriceClass_100 (North America, Europe; cheapest), PriceClass_200 or PriceClass_All."
+  type        = string
+  default     = "PriceClass_100"
+}
+
+################################################################################
 # Network
 ################################################################################
 

@@ -128,28 +128,33 @@ def write_cli_config(directory: Path, mirror: Path) -> Path:
 
 
 def override_tf(endpoint: str) -> str:
-    """Provider settings merged into the copy's provider "aws" block: moto, fake keys, no AWS checks.
+    """Provider settings merged into the copy's provider "aws" blocks (the default one and the us-east-1 alias
+    that CloudFront's WAF needs; terraform merges overrides per name and alias): moto, fake keys, no AWS checks.
 
     One retry only: moto answers an API it lacks with HTTP 500, which the provider would otherwise retry
     for minutes."""
     endpoints = "\n".join(f"    {name:<14} = {json.dumps(endpoint)}" for name in ENDPOINT_SERVICES)
-    return (
-        'provider "aws" {\n'
-        f'  region                      = "{REGION}"\n'
-        '  access_key                  = "testing"\n'
-        '  secret_key                  = "testing"\n'
-        "  skip_credentials_validation = true\n"
-        "  skip_metadata_api_check     = true\n"
-        "  skip_requesting_account_id  = false\n"
-        "  skip_region_validation      = true\n"
-        "  s3_use_path_style           = true\n"
-        "  max_retries                 = 1\n"
-        "\n"
-        "  endpoints {\n"
-        f"{endpoints}\n"
-        "  }\n"
-        "}\n"
-    )
+    blocks = []
+    for alias in (None, "us_east_1"):
+        blocks.append(
+            'provider "aws" {\n'
+            + (f'  alias                       = "{alias}"\n' if alias else "")
+            + f'  region                      = "{REGION if alias is None else "us-east-1"}"\n'
+            '  access_key                  = "testing"\n'
+            '  secret_key                  = "testing"\n'
+            "  skip_credentials_validation = true\n"
+            "  skip_metadata_api_check     = true\n"
+            "  skip_requesting_account_id  = false\n"
+            "  skip_region_validation      = true\n"
+            "  s3_use_path_style           = true\n"
+            "  max_retries                 = 1\n"
+            "\n"
+            "  endpoints {\n"
+            f"{endpoints}\n"
+            "  }\n"
+            "}\n"
+        )
+    return "\n".join(blocks)
 
 
 class Terraform:

@@ -100,6 +100,50 @@ data "aws_iam_policy_document" "this" {
       values   = ["1.2"]
     }
   }
+
+  # enable_cdn: the distribution may read the served patterns under the mirror prefix, and nothing else.
+  dynamic "statement" {
+    for_each = var.enable_cdn ? [aws_cloudfront_distribution.this[0].arn] : []
+
+    content {
+      sid       = "CloudFrontReadsServedObjects"
+      actions   = ["s3:GetObject"]
+      resources = [for pattern in local.cdn_served_patterns : "${local.cdn_bucket_arn}/${local.key_prefix}${pattern}"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudfront.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "AWS:SourceArn"
+        values   = [statement.value]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_cdn ? [aws_cloudfront_distribution.this[0].arn] : []
+
+    content {
+      sid       = "CloudFrontNeverReadsState"
+      effect    = "Deny"
+      actions   = ["s3:*"]
+      resources = [for key in local.cdn_private_keys : "${local.cdn_bucket_arn}/${local.key_prefix}${key}"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudfront.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "AWS:SourceArn"
+        values   = [statement.value]
+      }
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "this" {

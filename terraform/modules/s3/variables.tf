@@ -102,3 +102,86 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "layout" {
+  description = "Key layout the engine writes (dated or flat); only flat can be served, so enable_cdn requires it."
+  type        = string
+  default     = "dated"
+
+  validation {
+    condition     = contains(["dated", "flat"], var.layout)
+    error_message = "layout must be dated or flat."
+  }
+}
+
+variable "enable_cdn" {
+  description = "Serve the mirror to brew through CloudFront (origin access control; bottles, image indexes and api/ only). Needs layout = \"flat\"."
+  type        = bool
+  default     = false
+}
+
+variable "cdn_domain_name" {
+  description = "Custom domain of the distribution (e.g. brew.example.com), with cdn_certificate_arn; null uses the cloudfront.net name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cdn_domain_name == null || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.cdn_domain_name))
+    error_message = "cdn_domain_name must be a lowercase DNS name such as brew.example.com (no scheme, no path)."
+  }
+}
+
+variable "cdn_certificate_arn" {
+  description = "ACM certificate covering cdn_domain_name; CloudFront reads certificates from us-east-1 only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.cdn_certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]+$", var.cdn_certificate_arn))
+    error_message = "cdn_certificate_arn must be an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>)."
+  }
+}
+
+variable "allowed_cidrs" {
+  description = "IPv4/IPv6 ranges allowed to read the mirror through CloudFront (WAF web ACL in us-east-1); empty allows everyone."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for cidr in var.allowed_cidrs : can(cidrhost(cidr, 0)) && strcontains(cidr, "/")])
+    error_message = "allowed_cidrs must list CIDR blocks such as 203.0.113.0/24 or 2001:db8::/32."
+  }
+}
+
+variable "cdn_price_class" {
+  description = "CloudFront price class: PriceClass_100 (North America, Europe), PriceClass_200 or PriceClass_All."
+  type        = string
+  default     = "PriceClass_100"
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.cdn_price_class)
+    error_message = "cdn_price_class must be PriceClass_100, PriceClass_200 or PriceClass_All."
+  }
+}
+
+variable "cdn_bottle_ttl_seconds" {
+  description = "How long CloudFront caches a bottle; bottles are immutable by name, so the default is a year."
+  type        = number
+  default     = 31536000
+
+  validation {
+    condition     = var.cdn_bottle_ttl_seconds >= 3600 && var.cdn_bottle_ttl_seconds <= 31536000
+    error_message = "cdn_bottle_ttl_seconds must be between 3600 and 31536000."
+  }
+}
+
+variable "cdn_metadata_ttl_seconds" {
+  description = "How long CloudFront caches an image index or API file; a run replaces them, so keep it short."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.cdn_metadata_ttl_seconds >= 0 && var.cdn_metadata_ttl_seconds <= 3600
+    error_message = "cdn_metadata_ttl_seconds must be between 0 and 3600."
+  }
+}
