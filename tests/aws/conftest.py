@@ -94,6 +94,7 @@ def aws_world(monkeypatch, s3_client, upstream, webhook):
         "HOMEBREW_SYNC_ECS_SECURITY_GROUPS": "sg-1",
         "HOMEBREW_SYNC_SLACK_WEBHOOK_SECRET_ARN": secret_arn,
         "HOMEBREW_SYNC_SNS_TOPIC_ARN": topic,
+        "HOMEBREW_SYNC_ECS_LOG_GROUP": "/aws/ecs/homebrew-sync",  # as Terraform sets it
         "HOMEBREW_SYNC_DATE": "2025-07-20",
     }
     for name, value in env.items():
