@@ -153,6 +153,9 @@ def tf_module_validations(tf_cli_config, tf_pool, tmp_path_factory) -> dict[str,
     def validate(module: str) -> dict:
         copy = tmp_path_factory.mktemp("module") / module
         shutil.copytree(tf.MODULES_DIR / module, copy)
+        for alias in tf.configuration_aliases(copy):
+            # A module that is handed an aliased provider gets it from its caller; alone, it needs one here.
+            (copy / f"zz_validate_{alias}.tf").write_text(f'provider "aws" {{\n  alias = "{alias}"\n}}\n')
         terraform = tf.Terraform(copy, tf_cli_config)
         terraform.init()
         return json.loads(terraform.run("validate", "-json", "-no-color", check=False).stdout)

@@ -17,7 +17,6 @@ from homebrew_sync.serve import client_env_lines
 from fakes.cdn import SERVED_PATTERNS
 from tests.terraform import tf
 from tests.terraform.test_checkov import CHECKOV_BIN
-from tests.terraform.tfmodel import TERRAFORM_DIR, all_modules, unquote
 
 BUCKET = tf.BASE_TFVARS["s3_bucket_name"]
 PREFIX = "mirror/brew"
@@ -111,12 +110,6 @@ def _fake_cdn_serves(key: str) -> bool:
 # --- without Terraform ----------------------------------------------------------------------------------
 
 
-def test_module_patterns_are_the_fake_cdns():
-    served = all_modules()["s3"].locals["cdn_served_patterns"]
-    names = [re.fullmatch(r"\$\{local\.(\w+)\}", item).group(1) for item in served]
-    assert [unquote(all_modules()["s3"].locals[name]) for name in names] == list(SERVED_PATTERNS)
-
-
 def test_fake_cdn_patterns_tell_served_from_private_keys():
     assert all(_fake_cdn_serves(key) for key in SERVED_KEYS)
     # The patterns alone would let a staged bottle under runs/ through: the bucket policy's deny stops it.
@@ -127,6 +120,11 @@ def test_fake_cdn_patterns_tell_served_from_private_keys():
 
 
 # --- terraform plan -------------------------------------------------------------------------------------
+
+
+def test_cloudfront_serves_exactly_the_fake_cdns_patterns(plan_of):
+    distribution = _one(plan_of(CDN_WITH_PREFIX), "aws_cloudfront_distribution")
+    assert [b["path_pattern"] for b in distribution["ordered_cache_behavior"]] == list(SERVED_PATTERNS)
 
 
 def test_serving_is_off_by_default(plan_of):
@@ -315,7 +313,7 @@ def test_checkov_passes_with_serving_on(tfvars, tmp_path):
         [
             CHECKOV_BIN,
             "--directory",
-            str(TERRAFORM_DIR),
+            str(tf.TERRAFORM_DIR),
             "--framework",
             "terraform",
             "--download-external-modules",

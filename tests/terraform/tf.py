@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -125,6 +126,13 @@ def write_cli_config(directory: Path, mirror: Path) -> Path:
         "}\n"
     )
     return path
+
+
+def configuration_aliases(module_dir: Path) -> list[str]:
+    """Aliases of the aws provider that a module declares it is given (`configuration_aliases`)."""
+    text = " ".join(p.read_text() for p in module_dir.glob("*.tf"))
+    match = re.search(r"configuration_aliases\s*=\s*\[([^\]]*)\]", text)
+    return re.findall(r"aws\.(\w+)", match.group(1)) if match else []
 
 
 def override_tf(endpoint: str) -> str:
