@@ -46,9 +46,24 @@ def s3_client(settings: Settings) -> Any:
         request_checksum_calculation="when_required",
     )
     try:
-        return boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
+        client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
     except (BotoCoreError, ValueError) as exc:
         raise ConfigError(f"cannot set up the S3 client: {' '.join(str(exc).split())}") from None
+    client.meta.events.register("before-sign.s3", sign_with_known_sha256)
+    return client
+
+
+def sign_with_known_sha256(request: Any, **_kwargs: Any) -> None:
+    """Hash each byte once: a request that carries the SHA-256 of its body is signed with that digest.
+
+    Over plain http SigV4 signs the payload, and botocore would hash every body again for it; the
+    `x-amz-checksum-sha256` header already holds that digest (the bottle's verified sha256, or a part's),
+    and S3 checks the body against both.
+    """
+    checksum = request.headers.get("x-amz-checksum-sha256")
+    if checksum and request.body and "X-Amz-Content-SHA256" not in request.headers:
+        value = checksum.decode("ascii") if isinstance(checksum, bytes) else checksum
+        request.headers["X-Amz-Content-SHA256"] = base64.b64decode(value).hex()
 
 
 def _b64(hex_digest: str) -> str:
