@@ -45,6 +45,7 @@ class Throughput:
     blobs: int = 0
     blob_bytes: int = 0
     pairs: list[Pair] = field(default_factory=list)
+    unique: list[dict[str, Any]] = field(default_factory=list, repr=False)  # what the baseline moves
 
     def as_dict(self) -> dict[str, Any]:
         ratios = [p.ratio for p in self.pairs]
@@ -64,8 +65,15 @@ class Throughput:
         }
 
 
-def run_sync(ws: Workspace, upstream: Any, dest: str, concurrency: int, moto: MotoProcess | None,
-             env: dict[str, str], *extra: str) -> tuple[dict[str, Any], Any]:
+def run_sync(
+    ws: Workspace,
+    upstream: Any,
+    dest: str,
+    concurrency: int,
+    moto: MotoProcess | None,
+    env: dict[str, str],
+    *extra: str,
+) -> tuple[dict[str, Any], Any]:
     """One `sync` subprocess; a failed bottle voids the figure."""
     work = ws.fresh("sync")
     try:
@@ -82,7 +90,9 @@ def run_sync(ws: Workspace, upstream: Any, dest: str, concurrency: int, moto: Mo
     return summary, run
 
 
-def run_baseline(ws: Workspace, blobs: list[dict[str, Any]], concurrency: int, moto: MotoProcess | None) -> tuple[float, Any]:
+def run_baseline(
+    ws: Workspace, blobs: list[dict[str, Any]], concurrency: int, moto: MotoProcess | None
+) -> tuple[float, Any]:
     """The baseline process over these blobs; returns (its own transfer seconds, the process run)."""
     work = ws.fresh("baseline")
     job: dict[str, Any] = {"concurrency": concurrency, "blobs": blobs}
@@ -94,8 +104,11 @@ def run_baseline(ws: Workspace, blobs: list[dict[str, Any]], concurrency: int, m
         job.update(mode="local", dest=str(work / "dest"))
     (work / "job.json").write_text(json.dumps(job))
     try:
-        run = run_process([sys.executable, str(BASELINE), str(work / "job.json")],
-                          child_env(work / "cache", moto.credentials if moto else None), work)
+        run = run_process(
+            [sys.executable, str(BASELINE), str(work / "job.json")],
+            child_env(work / "cache", moto.credentials if moto else None),
+            work,
+        )
         if run.returncode != 0:
             raise BenchError(f"baseline failed (exit {run.returncode}): {run.tail()}")
         result = run.last_json()
@@ -136,20 +149,21 @@ def sync_once(ws: Workspace, upstream: Any, figure: Throughput, moto: MotoProces
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def measure_pair(ws: Workspace, upstream: Any, figure: Throughput, moto: MotoProcess | None, baseline_first: bool,
-                 log: Any = print) -> Pair:
+def measure_pair(
+    ws: Workspace, upstream: Any, figure: Throughput, moto: MotoProcess | None, baseline_first: bool, log: Any = print
+) -> Pair:
     """One sync and one baseline over the same blobs, in the given order."""
-    blobs = figure.__dict__.get("_blobs")
-    if baseline_first and blobs is None:
-        baseline_first = False  # the first pair must learn the blobs from a sync
+    blobs = figure.unique
+    if not blobs:
+        baseline_first = False  # the first pair learns the blobs from a sync
     if baseline_first:
         base_s, base_run = run_baseline(ws, blobs, figure.concurrency, moto)
         summary, sync_run = sync_once(ws, upstream, figure, moto)
     else:
         summary, sync_run = sync_once(ws, upstream, figure, moto)
     found = downloaded_blobs(upstream, summary)
-    if blobs is None:
-        figure.__dict__["_blobs"] = blobs = found
+    if not blobs:
+        figure.unique = blobs = found
         figure.blobs, figure.blob_bytes = len(found), sum(b["size"] for b in found)
     elif {b["sha256"] for b in found} != {b["sha256"] for b in blobs}:
         raise BenchError("two syncs of the same catalogue downloaded different blobs")
@@ -165,15 +179,19 @@ def measure_pair(ws: Workspace, upstream: Any, figure: Throughput, moto: MotoPro
         sync_cpu_s=sync_run.cpu_s,
         baseline_cpu_s=base_run.cpu_s,
     )
-    log(f"  {figure.label or figure.target:28} sync {pair.sync_mbps:6.1f} MB/s  baseline {pair.baseline_mbps:6.1f} MB/s"
-        f"  ratio {pair.ratio:.2f}")
+    log(
+        f"  {figure.label or figure.target:28} sync {pair.sync_mbps:6.1f} MB/s  baseline {pair.baseline_mbps:6.1f} MB/s"
+        f"  ratio {pair.ratio:.2f}"
+    )
     return pair
 
 
-def measure(ws: Workspace, upstream: Any, figures: list[Throughput], pairs: int, moto: MotoProcess | None,
-            log: Any = print) -> None:
+def measure(
+    ws: Workspace, upstream: Any, figures: list[Throughput], pairs: int, moto: MotoProcess | None, log: Any = print
+) -> None:
     """Several pairs of every figure, round-robin (one discarded warm-up first), order alternating."""
-    measure_pair(ws, upstream, figures[0], moto, False, log=lambda *_: None)
+    for figure in figures:  # warm-up: learns the blobs, fills the page cache; not recorded
+        measure_pair(ws, upstream, figure, moto, False, log=lambda *_: None)
     for index in range(pairs):
         for figure in figures:
             figure.pairs.append(measure_pair(ws, upstream, figure, moto, baseline_first=index % 2 == 1, log=log))
