@@ -30,10 +30,16 @@ class Pair:
     sync_rss: int
     sync_cpu_s: float
     baseline_cpu_s: float
+    baseline_setup_s: float  # of baseline_s: importing boto3 and building the client (0 for local)
 
     @property
     def ratio(self) -> float:
         return self.sync_mbps / self.baseline_mbps
+
+    @property
+    def ratio_without_setup(self) -> float:
+        """The same ratio with the baseline's clock started after its S3 client was built."""
+        return self.ratio * (self.baseline_s - self.baseline_setup_s) / self.baseline_s
 
 
 @dataclass
@@ -60,8 +66,11 @@ class Throughput:
             "ratio_best": max(ratios) if ratios else None,
             "sync_mbps_median": statistics.median(p.sync_mbps for p in self.pairs) if ratios else None,
             "baseline_mbps_median": statistics.median(p.baseline_mbps for p in self.pairs) if ratios else None,
+            "ratio_without_setup_median": statistics.median(p.ratio_without_setup for p in self.pairs)
+            if ratios
+            else None,
             "sync_peak_rss": max((p.sync_rss for p in self.pairs), default=None),
-            "pairs": [{**vars(p), "ratio": p.ratio} for p in self.pairs],
+            "pairs": [{**vars(p), "ratio": p.ratio, "ratio_without_setup": p.ratio_without_setup} for p in self.pairs],
         }
 
 
@@ -92,8 +101,8 @@ def run_sync(
 
 def run_baseline(
     ws: Workspace, blobs: list[dict[str, Any]], concurrency: int, moto: MotoProcess | None
-) -> tuple[float, Any]:
-    """The baseline process over these blobs; returns (its own transfer seconds, the process run)."""
+) -> tuple[float, float, Any]:
+    """The baseline process over these blobs; returns (its own seconds, of them set-up, the process run)."""
     work = ws.fresh("baseline")
     job: dict[str, Any] = {"concurrency": concurrency, "blobs": blobs}
     if moto is not None:
@@ -120,7 +129,7 @@ def run_baseline(
             moto.empty(prefix + "/")
     if result["bytes"] != sum(b["size"] for b in blobs):
         raise BenchError(f"baseline moved {result['bytes']} bytes, expected {sum(b['size'] for b in blobs)}")
-    return float(result["seconds"]), run
+    return float(result["seconds"]), float(result.get("setup_s", 0.0)), run
 
 
 def downloaded_blobs(upstream: Any, summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -157,7 +166,7 @@ def measure_pair(
     if not blobs:
         baseline_first = False  # the first pair learns the blobs from a sync
     if baseline_first:
-        base_s, base_run = run_baseline(ws, blobs, figure.concurrency, moto)
+        base_s, setup_s, base_run = run_baseline(ws, blobs, figure.concurrency, moto)
         summary, sync_run = sync_once(ws, upstream, figure, moto)
     else:
         summary, sync_run = sync_once(ws, upstream, figure, moto)
@@ -168,7 +177,7 @@ def measure_pair(
     elif {b["sha256"] for b in found} != {b["sha256"] for b in blobs}:
         raise BenchError("two syncs of the same catalogue downloaded different blobs")
     if not baseline_first:
-        base_s, base_run = run_baseline(ws, blobs, figure.concurrency, moto)
+        base_s, setup_s, base_run = run_baseline(ws, blobs, figure.concurrency, moto)
     size = figure.blob_bytes
     pair = Pair(
         sync_mbps=int(summary["bytes_downloaded"]) / float(summary["duration_s"]) / 1e6,
@@ -178,6 +187,7 @@ def measure_pair(
         sync_rss=sync_run.peak_rss,
         sync_cpu_s=sync_run.cpu_s,
         baseline_cpu_s=base_run.cpu_s,
+        baseline_setup_s=setup_s,
     )
     log(
         f"  {figure.label or figure.target:28} sync {pair.sync_mbps:6.1f} MB/s  baseline {pair.baseline_mbps:6.1f} MB/s"
