@@ -113,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not reference figures")
     parser.add_argument("--skip-s3", action="store_true", help="no S3 (moto) measurements")
     parser.add_argument("--skip-big", action="store_true", help="no huge-bottle memory measurement")
+    parser.add_argument(
+        "--state-json",
+        type=Path,
+        help="take the state figures from this output of scripts/bench_state.py instead of running it (minutes)",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: servers stop, temp dirs go
     profile = QUICK if args.quick else FULL
@@ -126,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         attempt(figures, "throughput", lambda: measure_throughput(ws, profile, moto))
         if not args.skip_big:
             attempt(figures, "memory", lambda: memory.measure(ws, profile.big_bytes, moto, SEED, log=log))
-        attempt(figures, "state", lambda: statecost.measure(ws, *profile.state, log=log))
+        if args.state_json:
+            attempt(figures, "state", lambda: statecost.load(args.state_json))
+        else:
+            attempt(figures, "state", lambda: statecost.measure(ws, *profile.state, log=log))
         attempt(
             figures,
             "routing",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from benchkit.procs import ROOT, BenchError, Workspace, child_env, run_process
@@ -33,3 +35,15 @@ def measure(ws: Workspace, entries: int, bottles: int, shards: int, log: Any = p
                 f"{figures.get('written_bytes', 0) / 1e6:8.1f} MB, {figures['seconds']:.2f} s"
             )
     return result
+
+
+def load(path: Path) -> dict[str, Any]:
+    """An earlier output of scripts/bench_state.py (its JSON line, or a report JSON holding it as "state")."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"cannot read state figures from {path}: {exc}") from None
+    data = data.get("state", data)
+    if not all(k in data for k in ("entries", "local", "s3")):
+        raise BenchError(f"{path} holds no output of scripts/bench_state.py")
+    return {**data, "source": str(path)}
