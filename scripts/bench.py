@@ -50,7 +50,7 @@ class Profile:
     state: tuple[int, int, int]  # entries, new bottles, shards
 
 
-FULL = Profile("full", 75, 10_000_000, 5, 2 * 1024**3, 8300, 3, (100_000, 2_000, 4))
+FULL = Profile("full", 75, 10_000_000, 5, 2 * 1024**3, 8300, 2, (100_000, 2_000, 4))
 QUICK = Profile("quick", 6, 1_000_000, 1, 64 * 1024**2, 300, 1, (2_000, 200, 4))
 
 

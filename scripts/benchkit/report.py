@@ -128,7 +128,7 @@ def markdown(figures: dict[str, Any], chart: str | None) -> str:
             "",
         ]
         rows = []
-        for backend in ("local", "s3"):
+        for backend in [b for b in ("local", "s3") if b in state]:
             for when in ("before", "after"):
                 f = state[backend][when]
                 rows.append(
@@ -143,6 +143,8 @@ def markdown(figures: dict[str, Any], chart: str | None) -> str:
                     ]
                 )
         out += _table(["Backend", "", "read MB", "reads", "written MB", "writes", "wall s"], rows)
+        out += [f"Not measured: {backend}: {error}" for backend, error in state.get("errors", {}).items()]
+        out += [""] if state.get("errors") else []
     if figures.get("routing"):
         r = figures["routing"]
         out += [f"### First-plan routing time: {r['formulae']} formulae, cold caches", ""]
