@@ -74,6 +74,7 @@ def markdown(figures: dict[str, Any], chart: str | None) -> str:
                     _f(fig["baseline_mbps_median"], 1),
                     _f(fig["ratio_median"]),
                     _f(fig["ratio_best"]),
+                    _f(fig.get("ratio_without_setup_median")),
                     f"{(fig['sync_peak_rss'] or 0) / MB:.0f}",
                 ]
             )
@@ -88,6 +89,7 @@ def markdown(figures: dict[str, Any], chart: str | None) -> str:
                 "baseline MB/s (median)",
                 "ratio (median)",
                 "ratio (best pair)",
+                "ratio (median), baseline clock after its S3 client set-up",
                 "sync peak RSS MB",
             ],
             rows,
@@ -102,12 +104,25 @@ def markdown(figures: dict[str, Any], chart: str | None) -> str:
                         _f(pair["sync_mbps"], 1),
                         _f(pair["baseline_mbps"], 1),
                         _f(pair["ratio"]),
+                        _f(pair["baseline_setup_s"]),
+                        _f(pair["ratio_without_setup"]),
                         _f(pair["sync_cpu_s"], 1),
                         _f(pair["baseline_cpu_s"], 1),
                     ]
                 )
         out += ["Every pair:", ""] + _table(
-            ["Destination", "Pair", "sync MB/s", "baseline MB/s", "ratio", "sync CPU s", "baseline CPU s"], pair_rows
+            [
+                "Destination",
+                "Pair",
+                "sync MB/s",
+                "baseline MB/s",
+                "ratio",
+                "baseline S3 client set-up s",
+                "ratio, baseline clock after that set-up",
+                "sync CPU s",
+                "baseline CPU s",
+            ],
+            pair_rows,
         )
         if chart:
             out += [f"![ratio of every pair]({chart})", ""]
