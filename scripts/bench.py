@@ -51,7 +51,7 @@ class Profile:
 
 
 FULL = Profile("full", 75, 10_000_000, 5, 2 * 1024**3, 8300, 2, (100_000, 2_000, 4))
-QUICK = Profile("quick", 6, 1_000_000, 1, 64 * 1024**2, 300, 1, (2_000, 200, 4))
+QUICK = Profile("quick", 6, 1_000_000, 1, 64 * 1024**2, 200, 1, (1_000, 200, 4))
 
 
 def log(message: str) -> None:
@@ -102,7 +102,7 @@ def measure_throughput(ws: Workspace, profile: Profile, moto: MotoProcess | None
         for target, store in [("local", None)] + ([("s3", moto)] if moto is not None else []):
             log(f"throughput into {target}: {profile.pairs} pairs, concurrency 8")
             figure = throughput.Throughput(target, 8)
-            throughput.measure(ws, upstream, [figure], profile.pairs, store, log=log)
+            throughput.measure(ws, upstream, [figure], profile.pairs, store, log=log, warmup=profile is FULL)
             results.append(figure.as_dict())
     return results
 

@@ -197,10 +197,16 @@ def measure_pair(
 
 
 def measure(
-    ws: Workspace, upstream: Any, figures: list[Throughput], pairs: int, moto: MotoProcess | None, log: Any = print
+    ws: Workspace,
+    upstream: Any,
+    figures: list[Throughput],
+    pairs: int,
+    moto: MotoProcess | None,
+    log: Any = print,
+    warmup: bool = True,
 ) -> None:
     """Several pairs of every figure, round-robin (one discarded warm-up first), order alternating."""
-    for figure in figures:  # warm-up: learns the blobs, fills the page cache; not recorded
+    for figure in figures if warmup else []:  # warm-up: learns the blobs, fills the page cache; not recorded
         measure_pair(ws, upstream, figure, moto, False, log=lambda *_: None)
     for index in range(pairs):
         for figure in figures:
