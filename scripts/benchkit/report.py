@@ -205,7 +205,7 @@ def chart(figures: dict[str, Any], path: Path) -> bool:
     ax.axhline(0.8, linestyle="--", color="grey", label="target 0.8")
     ax.set_xticks(range(len(fig_data)), [d["target"] for d in fig_data])
     ax.set_ylabel("sync MB/s / baseline MB/s")
-    ax.set_ylim(0, max(1.2, *(p["ratio"] for d in fig_data for p in d["pairs"])))
+    ax.set_ylim(0, 1.1 * max(1.1, *(p["ratio"] for d in fig_data for p in d["pairs"])))
     ax.legend(fontsize=8)
     ax.set_title("sync / baseline, every pair (bar: median)", fontsize=9)
     fig.tight_layout()
