@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     backoff_max_s: float = _seconds(30.0, le=15 * MINUTE)
     max_retry_after_s: float = _seconds(60.0, le=HOUR)
     retry_budget_s: float = _seconds(300.0, le=DAY)
-    multipart_part_mb: int = Field(8, ge=5, le=512)  # S3 part size, and the single-PUT threshold
+    multipart_part_mb: int = Field(8, ge=5, le=512)  # S3 part size
+    s3_single_put_mb: int = Field(16, ge=5, le=64)  # S3: bottles up to this size go up in one PUT
 
     # Run control.
     dry_run: bool = False

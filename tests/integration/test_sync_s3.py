@@ -33,6 +33,7 @@ def bucket_keys(client, prefix="mirror/"):
 
 def test_sync_into_s3(sync, upstream, s3_client, put_headers, monkeypatch):
     monkeypatch.setenv("HOMEBREW_SYNC_MULTIPART_PART_MB", "5")
+    monkeypatch.setenv("HOMEBREW_SYNC_S3_SINGLE_PUT_MB", "5")
     big = upstream.catalogue.add_formula("bigbottle", "2.0", tags=("arm64_sonoma",), size=12 * 1024 * 1024)
     result = sync(dest=f"s3://{BUCKET}/mirror")
     assert result.code == 0, result.err
@@ -80,6 +81,7 @@ def test_sync_into_s3(sync, upstream, s3_client, put_headers, monkeypatch):
 
 def test_wrong_bytes_never_become_an_s3_object(sync, upstream, s3_client, monkeypatch):
     monkeypatch.setenv("HOMEBREW_SYNC_MULTIPART_PART_MB", "5")
+    monkeypatch.setenv("HOMEBREW_SYNC_S3_SINGLE_PUT_MB", "5")
     upstream.catalogue.add_formula("bigbad", "1.0", tags=("arm64_sonoma",), size=11 * 1024 * 1024)
     sha = upstream.catalogue.bottle("bigbad", "arm64_sonoma").sha256
     upstream.faults.add(sha, "wrong_bytes", times=-1)

@@ -49,6 +49,7 @@ DEFAULT_IS_RIGHT = {
     "max_retry_after_s",
     "retry_budget_s",
     "multipart_part_mb",
+    "s3_single_put_mb",
     "s3_retry_mode",
     "checkpoint_every",
     "checkpoint_seconds",

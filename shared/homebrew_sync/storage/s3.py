@@ -1,8 +1,10 @@
 """The mirror as an S3 bucket (and optional prefix).
 
-Small bottles are buffered and sent as one PUT carrying `ChecksumSHA256` (S3 refuses bytes that do not
-match); larger ones go up as a multipart upload whose parts carry their own checksums, completed only
-after the whole-object sha256 matched and aborted otherwise. The sha256 is kept as object metadata.
+Bottles up to the single-PUT threshold are buffered and sent as one PUT carrying `ChecksumSHA256` of the
+expected digest (S3 refuses bytes that do not match); one request per bottle is what keeps the S3 path as
+fast as a plain upload. Larger ones go up as a multipart upload whose parts carry their own checksums and
+are sent a few at a time, completed only after the whole-object sha256 matched and aborted otherwise.
+The sha256 is kept as object metadata. Memory per bottle stays under the threshold plus a few parts.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
 
 SHA256_METADATA = "sha256"
 S3_MAX_ATTEMPTS = 8  # botocore's own retries of one request (throttling, 5xx, timeouts)
+PARTS_IN_FLIGHT = 4  # parts of one multipart upload sent at once (memory: this many parts more)
+COPY_OBJECT_MAX = 5 * 1024**3  # one CopyObject request copies up to 5 GiB; beyond, a managed multipart copy
 
 
 def s3_client(settings: Settings) -> Any:
@@ -36,11 +42,28 @@ def s3_client(settings: Settings) -> Any:
         max_pool_connections=settings.concurrency * 2 + 8,
         connect_timeout=settings.connect_timeout_s,
         read_timeout=max(settings.read_timeout_s, 60),
+        # every upload already carries its ChecksumSHA256: botocore need not compute another checksum
+        request_checksum_calculation="when_required",
     )
     try:
-        return boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
+        client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
     except (BotoCoreError, ValueError) as exc:
         raise ConfigError(f"cannot set up the S3 client: {' '.join(str(exc).split())}") from None
+    client.meta.events.register("before-sign.s3", sign_with_known_sha256)
+    return client
+
+
+def sign_with_known_sha256(request: Any, **_kwargs: Any) -> None:
+    """Hash each byte once: a request that carries the SHA-256 of its body is signed with that digest.
+
+    Over plain http SigV4 signs the payload, and botocore would hash every body again for it; the
+    `x-amz-checksum-sha256` header already holds that digest (the bottle's verified sha256, or a part's),
+    and S3 checks the body against both.
+    """
+    checksum = request.headers.get("x-amz-checksum-sha256")
+    if checksum and request.body and "X-Amz-Content-SHA256" not in request.headers:
+        value = checksum.decode("ascii") if isinstance(checksum, bytes) else checksum
+        request.headers["X-Amz-Content-SHA256"] = base64.b64decode(value).hex()
 
 
 def _b64(hex_digest: str) -> str:
@@ -50,16 +73,32 @@ def _b64(hex_digest: str) -> str:
 class S3Storage:
     keeps_versions = True  # the bucket is versioned (the s3 module enables it; README asks it of others)
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "", *, part_size: int = 8 << 20) -> None:
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        prefix: str = "",
+        *,
+        part_size: int = 8 << 20,
+        single_put_max: int | None = None,
+    ) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
-        self.part_size = part_size  # also the threshold: smaller objects go up in one PUT
+        self.part_size = part_size
+        # objects of at most this many bytes go up in one PUT (default: the part size)
+        self.single_put_max = part_size if single_put_max is None else single_put_max
         self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
 
     @classmethod
     def from_settings(cls, settings: Settings, bucket: str, prefix: str) -> S3Storage:
-        return cls(s3_client(settings), bucket, prefix, part_size=settings.multipart_part_mb << 20)
+        return cls(
+            s3_client(settings),
+            bucket,
+            prefix,
+            part_size=settings.multipart_part_mb << 20,
+            single_put_max=settings.s3_single_put_mb << 20,
+        )
 
     def _key(self, key: str) -> str:
         return self.prefix + validate_key(key)
@@ -125,15 +164,17 @@ class S3Storage:
         for chunk in stream:
             check.update(chunk)
             buffer += chunk
-            if len(buffer) >= self.part_size:
+            if len(buffer) > self.single_put_max:
                 self._multipart(full_key, sha256, check, buffer, stream, content_type)
                 return check.size
         check.verify()
+        body = bytes(buffer)  # botocore takes bytes, not a bytearray; the buffer goes at once
+        del buffer[:]
         try:
             self.client.put_object(
                 Bucket=self.bucket,
                 Key=full_key,
-                Body=bytes(buffer),
+                Body=body,
                 ChecksumSHA256=_b64(sha256),
                 Metadata={SHA256_METADATA: sha256},
                 ContentType=content_type,
@@ -161,31 +202,46 @@ class S3Storage:
             )
         upload_id = upload["UploadId"]
         parts: list[dict[str, Any]] = []
+        in_flight: deque[Future[dict[str, Any]]] = deque()
+        pool = ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="s3-part")
+
+        def send(data: bytes) -> None:
+            while len(in_flight) >= PARTS_IN_FLIGHT:  # bounded: at most PARTS_IN_FLIGHT parts in memory
+                parts.append(in_flight.popleft().result())
+            number = len(parts) + len(in_flight) + 1
+            in_flight.append(pool.submit(self._upload_part, full_key, upload_id, number, data))
+
         try:
             while True:
                 while len(buffer) >= self.part_size:
                     with memoryview(buffer) as view:
-                        part = bytes(view[: self.part_size])
+                        send(bytes(view[: self.part_size]))
                     del buffer[: self.part_size]
-                    parts.append(self._upload_part(full_key, upload_id, len(parts) + 1, part))
                 chunk = next(stream, None)
                 if chunk is None:
                     break
                 check.update(chunk)
                 buffer += chunk
             check.verify()  # the whole object matched: only now may it become visible
-            if buffer or not parts:
-                parts.append(self._upload_part(full_key, upload_id, len(parts) + 1, bytes(buffer)))
+            if buffer or not (parts or in_flight):
+                send(bytes(buffer))
+            while in_flight:
+                parts.append(in_flight.popleft().result())
             self.client.complete_multipart_upload(
                 Bucket=self.bucket, Key=full_key, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
         except BaseException as exc:
+            for future in in_flight:
+                future.cancel()
+            pool.shutdown(wait=True)  # no part may land after the abort
             # an upload that slips through is removed by the bucket's abort-incomplete-uploads rule
             with contextlib.suppress(ClientError, BotoCoreError):
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key, UploadId=upload_id)
             if isinstance(exc, ClientError | BotoCoreError):
                 raise s3_error(exc, "store", f"s3://{self.bucket}/{full_key}", file=check.what) from exc
             raise
+        finally:
+            pool.shutdown(wait=False)
 
     def _upload_part(self, full_key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
         checksum = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
@@ -204,6 +260,14 @@ class S3Storage:
         if source is None or source.size != size or source.sha256 != sha256:
             raise IntegrityError(f"copy source {source_key} does not hold sha256 {sha256}", file=key)
         with s3_errors(f"copy {self._where(source_key)} to", self._where(key), file=key):
+            if size <= COPY_OBJECT_MAX:  # one request, where the managed copy adds a HEAD and a thread pool
+                self.client.copy_object(
+                    Bucket=self.bucket,
+                    Key=self._key(key),
+                    CopySource={"Bucket": self.bucket, "Key": self._key(source_key)},
+                    MetadataDirective="COPY",
+                )
+                return
             self.client.copy(
                 {"Bucket": self.bucket, "Key": self._key(source_key)},
                 self.bucket,

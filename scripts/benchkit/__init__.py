@@ -1,0 +1,1 @@
+"""The pieces of `scripts/bench.py`: processes and servers, baselines, measurements, report."""
