@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
 from homebrew_sync.serve import client_env_lines
 
 from fakes.cdn import SERVED_PATTERNS
 from tests.terraform import tf
-from tests.terraform.test_checkov import CHECKOV_BIN
+from tests.terraform.test_checkov import run_checkov
 
 BUCKET = tf.BASE_TFVARS["s3_bucket_name"]
 PREFIX = "mirror/brew"
@@ -305,35 +302,9 @@ def test_a_certificate_outside_us_east_1_is_refused(plan_of):
 @pytest.mark.parametrize("tfvars", [CDN_WITH_PREFIX, CDN_WITH_DOMAIN_AND_ALLOW_LIST], ids=["cdn", "domain-allow-list"])
 def test_checkov_passes_with_serving_on(tfvars, tmp_path):
     # The default scan sees count = 0 for every CloudFront and WAF resource and checks none of them.
-    if not Path(CHECKOV_BIN).exists():
-        pytest.fail(f"checkov not found at {CHECKOV_BIN}: run `make .venv-checkov/.installed` (or `make test`)")
     var_file = tmp_path / "cdn.tfvars"
     var_file.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in {**tf.BASE_TFVARS, **tfvars}.items()))
-    result = subprocess.run(
-        [
-            CHECKOV_BIN,
-            "--directory",
-            str(tf.TERRAFORM_DIR),
-            "--framework",
-            "terraform",
-            "--download-external-modules",
-            "false",
-            "--skip-download",
-            "--var-file",
-            str(var_file),
-            "--output",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "PYTHONWARNINGS": "ignore"},
-    )
-    assert result.returncode in (0, 1), f"checkov crashed ({result.returncode}):\n{result.stderr[-3000:]}"
-    data = json.loads(result.stdout)
-    if isinstance(data, list):
-        data = next(item for item in data if item.get("check_type") == "terraform")
+    data = run_checkov("--var-file", str(var_file))
     checked = {c["resource"] for c in data["results"]["passed_checks"]}
     assert "module.s3.aws_cloudfront_distribution.this[0]" in checked, "the distribution was not scanned"
     failed = [f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in data["results"]["failed_checks"]]

@@ -23,8 +23,8 @@ SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?$")
 MIN_REASON_LENGTH = 30
 
 
-@pytest.fixture(scope="module")
-def report() -> dict:
+def run_checkov(*extra: str) -> dict:
+    """checkov's terraform report for terraform/ (extra arguments, e.g. `--var-file`, appended)."""
     if not Path(CHECKOV_BIN).exists():
         pytest.fail(f"checkov not found at {CHECKOV_BIN}: run `make .venv-checkov/.installed` (or `make test`)")
     result = subprocess.run(
@@ -39,6 +39,7 @@ def report() -> dict:
             "--skip-download",
             "--output",
             "json",
+            *extra,
         ],
         capture_output=True,
         text=True,
@@ -51,6 +52,11 @@ def report() -> dict:
     if isinstance(data, list):
         data = next(item for item in data if item.get("check_type") == "terraform")
     return data
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    return run_checkov()
 
 
 def _inline_skips() -> list[tuple[Path, int, str, str]]:

@@ -177,3 +177,14 @@ def test_monitoring_alarms_cover_the_issue(defaults):
     assert "TriggeredRules" in metrics  # failed ECS tasks
     assert tf.of_type(defaults, "aws_cloudwatch_dashboard")
     assert len(tf.of_type(defaults, "aws_cloudwatch_query_definition")) >= 3
+
+
+def test_the_region_is_read_the_way_both_provider_majors_accept():
+    """`data.aws_region.x.name` is deprecated on 6.x and `.region` does not exist on 5.100; `.id` is both."""
+    sources = {p: p.read_text() for p in tf.TERRAFORM_DIR.rglob("*.tf") if ".terraform" not in p.parts}
+    wrong = [
+        f"{p.relative_to(tf.TERRAFORM_DIR)}: {m.group(0)}"
+        for p, text in sources.items()
+        for m in re.finditer(r"data\.aws_region\.\w+\.(name|region)\b", text)
+    ]
+    assert not wrong, wrong

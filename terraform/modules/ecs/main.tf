@@ -5,7 +5,7 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  task_definition_arn_prefix = "arn:${data.aws_partition.current.partition}:ecs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:task-definition/${var.task_family}"
+  task_definition_arn_prefix = "arn:${data.aws_partition.current.partition}:ecs:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:task-definition/${var.task_family}"
 
   work_dir_environment = var.enable_efs ? { HOMEBREW_SYNC_WORK_DIR = var.efs_mount_path } : {}
   environment          = merge(var.environment, local.work_dir_environment)
@@ -24,7 +24,7 @@ locals {
       logDriver = "awslogs"
       options = {
         awslogs-group         = aws_cloudwatch_log_group.this.name
-        awslogs-region        = data.aws_region.current.name
+        awslogs-region        = data.aws_region.current.id
         awslogs-stream-prefix = "sync"
       }
     }

@@ -7,7 +7,7 @@ data "aws_region" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  region     = data.aws_region.current.id
 
   # ARNs are built from names so that no role depends on the resource it grants access to.
   log_group_arn_prefix  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group"

@@ -1,7 +1,7 @@
 data "aws_region" "current" {}
 
 locals {
-  region     = data.aws_region.current.name
+  region     = data.aws_region.current.id
   dimensions = ["environment", var.environment, "service", var.service_name]
   functions = {
     orchestrator = var.orchestrator_function_name

@@ -133,7 +133,7 @@ resource "aws_route_table_association" "private" {
 # Free gateway endpoint: S3 traffic (bottle uploads, image layers) never crosses a NAT gateway.
 resource "aws_vpc_endpoint" "s3" {
   vpc_id            = aws_vpc.this.id
-  service_name      = "com.amazonaws.${data.aws_region.current.name}.s3"
+  service_name      = "com.amazonaws.${data.aws_region.current.id}.s3"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = concat([aws_route_table.public.id], aws_route_table.private[*].id)
 

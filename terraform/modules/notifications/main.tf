@@ -7,7 +7,7 @@ data "aws_region" "current" {}
 locals {
   account_id  = data.aws_caller_identity.current.account_id
   partition   = data.aws_partition.current.partition
-  region      = data.aws_region.current.name
+  region      = data.aws_region.current.id
   kms_key_arn = var.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
 }
 
