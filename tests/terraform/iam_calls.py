@@ -32,6 +32,7 @@ METHOD_ACTIONS = {
     "abort_multipart_upload": ["s3:AbortMultipartUpload"],
     "delete_object": ["s3:DeleteObject"],
     "copy": ["s3:GetObject", "s3:PutObject"],
+    "copy_object": ["s3:GetObject", "s3:PutObject"],  # GetObject on the source, PutObject on the target
     "get_paginator": ["s3:ListBucket"],  # list_objects_v2, the only paginator the engine uses
     "invoke": ["lambda:InvokeFunction"],
     "run_task": ["ecs:RunTask", "iam:PassRole"],
