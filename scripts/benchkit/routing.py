@@ -2,7 +2,9 @@
 
 The decision only needs to know whether the estimated download is above the size threshold; the plan
 stops estimating once it is (`enough_bytes`), within `plan_budget_s`. Set against the same plan estimating
-every size (the behaviour before), each in a fresh process with a cold API and registry cache.
+every size (the behaviour before), each in a fresh process with a cold API and registry cache. The threshold
+is a fifth of what the first full estimate found the plan selects, so that a first full run goes to ECS as it
+does with the real catalogue (a fifth of the whole catalogue would be nearly all of what three platforms select).
 
     python scripts/benchkit/routing.py --worker   (reads HOMEBREW_SYNC_* from the environment)
 """
@@ -62,31 +64,29 @@ def measure(ws: Workspace, formulae: int, repeats: int, seed: int, log: Any = pr
     log(f"first-plan routing time, {formulae} formulae")
     catalogue = generate_catalogue(formulae, seed)
     total = sum(bottle.size for _, bottle in catalogue.iter_bottles())
-    threshold_gb = total * 0.2 / 1024**3  # a catalogue five times the threshold: a full first run goes to ECS
     runs: dict[str, list[dict[str, Any]]] = {"early": [], "full": []}
+    threshold = 0  # a fifth of what the plan selects (known after the first full estimate): a first run goes to ECS
     with FakeUpstream(catalogue) as upstream:
         for _ in range(repeats):
-            for mode in ("early", "full"):
+            for mode in ("full", "early"):
                 work = ws.fresh("routing")
+                limit = {"HOMEBREW_SYNC_SIZE_THRESHOLD_GB": f"{threshold / 1024**3:.9f}"} if threshold else {}
                 env = child_env(
                     work / "cache",
-                    {
-                        **upstream.settings_env(),
-                        "HOMEBREW_SYNC_DEST": str(work / "mirror"),
-                        "HOMEBREW_SYNC_SIZE_THRESHOLD_GB": f"{threshold_gb:.9f}",
-                    },
+                    {**upstream.settings_env(), "HOMEBREW_SYNC_DEST": str(work / "mirror"), **limit},
                 )
                 command = [sys.executable, __file__, "--worker"] + (["--full"] if mode == "full" else [])
                 run = run_process(command, env, work)
                 if run.returncode != 0:
                     raise BenchError(f"routing plan failed (exit {run.returncode}): {run.tail()}")
                 result = run.last_json()
+                threshold = threshold or result["estimated_bytes"] // 5
                 runs[mode].append({**result, "wall_s": run.wall_s, "peak_rss": run.peak_rss})
                 log(f"  {mode:5}: route {result['route']} after {result['seconds']:.2f} s")
     return {
         "formulae": formulae,
         "catalogue_bytes": total,
-        "threshold_bytes": int(threshold_gb * 1024**3),
+        "threshold_bytes": threshold,
         "runs": runs,
         **{f"{mode}_median_s": statistics.median(r["seconds"] for r in runs[mode]) for mode in runs},
         **{f"{mode}_best_s": min(r["seconds"] for r in runs[mode]) for mode in runs},
