@@ -179,7 +179,7 @@ def markdown(figures: dict[str, Any], chart: str | None) -> str:
         )
         out += [
             f"Catalogue {r['catalogue_bytes'] / MB:.0f} MB of bottles; size threshold set to "
-            f"{r['threshold_bytes'] / MB:.1f} MB (a fifth of it).",
+            f"{r['threshold_bytes'] / MB:.1f} MB (a fifth of what the first full estimate found the plan selects).",
             "",
         ]
     if figures.get("errors"):

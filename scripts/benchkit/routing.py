@@ -83,6 +83,8 @@ def measure(ws: Workspace, formulae: int, repeats: int, seed: int, log: Any = pr
                 threshold = threshold or result["estimated_bytes"] // 5
                 runs[mode].append({**result, "wall_s": run.wall_s, "peak_rss": run.peak_rss})
                 log(f"  {mode:5}: route {result['route']} after {result['seconds']:.2f} s")
+    for run in runs["full"] + runs["early"]:  # every route decided against the same threshold
+        run["route"] = "ecs" if not run["sizes_complete"] or run["estimated_bytes"] >= threshold else "lambda"
     return {
         "formulae": formulae,
         "catalogue_bytes": total,
