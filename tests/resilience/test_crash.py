@@ -142,6 +142,8 @@ def blob_counts(b: FakeUpstream) -> dict[str, int]:
     return {bottle.sha256: b.blob_downloads(bottle.sha256) for _name, bottle in b.catalogue.iter_bottles()}
 
 
+# A run per side effect: minutes on a busy machine, so its own time limit.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("variant", ["local-dated", "local-flat", "s3-dated"])
 def test_crash_at_every_step(variant, tmp_path, monkeypatch, request):
     for name, value in FAST_RETRIES.items():
