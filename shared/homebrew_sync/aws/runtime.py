@@ -23,7 +23,6 @@ __all__ = [
     "PointerError",
     "Settings",
     "SyncError",
-    "ecs_log_location",
     "load_settings",
     "log_location",
     "make_notifier",
@@ -45,10 +44,6 @@ def log_location() -> str:
     return os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME") or os.environ.get(ECS_LOG_GROUP_ENV) or "stderr"
 
 
-def ecs_log_location() -> str:
-    return os.environ.get(ECS_LOG_GROUP_ENV) or "the ECS task's log group"
-
-
 def report_stopped_task(settings: Settings, stop: TaskStop, notifier: Notifier) -> dict[str, Any]:
     """Tell Slack and SNS why an ECS task stopped; a task that ended in success needs no message."""
     if stop.succeeded:
@@ -59,7 +54,7 @@ def report_stopped_task(settings: Settings, stop: TaskStop, notifier: Notifier) 
         run_id=stop.run_id,
         shard=stop.shard_key,
         reason=stop.reason,
-        logs=ecs_log_location(),
+        logs=settings.ecs_log_group or "the ECS task's log group",
     )
     logger.warning("sync task stopped", extra={"task": stop.task_arn, "run_id": stop.run_id, "reason": stop.reason})
     notifier.task_stopped(text)
