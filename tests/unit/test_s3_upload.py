@@ -54,8 +54,8 @@ def test_a_bottle_up_to_the_threshold_is_one_put_carrying_the_expected_sha256(se
     assert [op for op, _ in seen] == ["PutObject"]
     headers = seen[0][1]
     assert header(headers, "x-amz-checksum-sha256") == base64.b64encode(digest.digest()).decode()
-    # signed with the digest already known: botocore did not hash the body a second time
-    assert header(headers, "X-Amz-Content-SHA256") == digest.hexdigest()
+    # the signed checksum header binds the body: botocore did not hash it a second time to sign it
+    assert header(headers, "X-Amz-Content-SHA256") == "UNSIGNED-PAYLOAD"
     stored = storage.client.get_object(Bucket=BUCKET, Key="m/2025-01-01/a.tar.gz")
     assert stored["Body"].read() == data and stored["Metadata"]["sha256"] == digest.hexdigest()
 
@@ -86,7 +86,10 @@ def test_a_big_bottle_goes_up_in_parts_each_with_its_checksum(sent):
     storage.put_verified("2025-01-01/big.tar.gz", chunks(data), sha256=sha, size=len(data))
     parts = [headers for op, headers in seen if op == "UploadPart"]
     assert len(parts) == 5 and all("x-amz-checksum-sha256" in h for h in parts)
+    assert all(header(h, "X-Amz-Content-SHA256") == "UNSIGNED-PAYLOAD" for h in parts)
     assert [op for op, _ in seen][-1] == "CompleteMultipartUpload"
+    # a body without its own checksum (the part list) keeps its signed payload hash
+    assert len(header(seen[-1][1], "X-Amz-Content-SHA256")) == 64
     stored = storage.client.get_object(Bucket=BUCKET, Key="m/2025-01-01/big.tar.gz")
     assert hashlib.sha256(stored["Body"].read()).hexdigest() == sha  # parts in their order
     assert stored["Metadata"]["sha256"] == sha

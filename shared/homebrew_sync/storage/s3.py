@@ -15,6 +15,7 @@ import hashlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -49,21 +50,22 @@ def s3_client(settings: Settings) -> Any:
         client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
     except (BotoCoreError, ValueError) as exc:
         raise ConfigError(f"cannot set up the S3 client: {' '.join(str(exc).split())}") from None
-    client.meta.events.register("before-sign.s3", sign_with_known_sha256)
+    # requests that carry x-amz-checksum-sha256 are signed without hashing their body a second time
+    unsigned_body = client.meta.config.merge(Config(s3={"payload_signing_enabled": False}))
+    client.meta.events.register("before-sign.s3", partial(sign_body_by_checksum, unsigned_body))
     return client
 
 
-def sign_with_known_sha256(request: Any, **_kwargs: Any) -> None:
-    """Hash each byte once: a request that carries the SHA-256 of its body is signed with that digest.
+def sign_body_by_checksum(unsigned_body: Config, request: Any, **_kwargs: Any) -> None:
+    """Hash each byte once: a request whose body carries its SHA-256 is signed without hashing it again.
 
-    Over plain http SigV4 signs the payload, and botocore would hash every body again for it; the
-    `x-amz-checksum-sha256` header already holds that digest (the bottle's verified sha256, or a part's),
-    and S3 checks the body against both.
+    Over plain http botocore signs the payload, hashing every body a second time (over https with a
+    checksum it already does not). The signed `x-amz-checksum-sha256` header binds the body just as well:
+    S3 refuses bytes that do not match it. So such a request is signed with UNSIGNED-PAYLOAD, as botocore
+    itself does over https; requests without that header keep their signed payload.
     """
-    checksum = request.headers.get("x-amz-checksum-sha256")
-    if checksum and request.body and "X-Amz-Content-SHA256" not in request.headers:
-        value = checksum.decode("ascii") if isinstance(checksum, bytes) else checksum
-        request.headers["X-Amz-Content-SHA256"] = base64.b64decode(value).hex()
+    if request.body and request.headers.get("x-amz-checksum-sha256"):
+        request.context["client_config"] = unsigned_body
 
 
 def _b64(hex_digest: str) -> str:
@@ -159,17 +161,19 @@ class S3Storage:
     ) -> int:
         full_key = self._key(key)
         check = DigestCheck(sha256, size, key.rsplit("/", 1)[-1])
-        buffer = bytearray()
+        pieces: list[bytes] = []  # joined once at the end: each byte is copied once on its way to the PUT
         stream = iter(chunks)
         for chunk in stream:
             check.update(chunk)
-            buffer += chunk
-            if len(buffer) > self.single_put_max:
+            pieces.append(chunk)
+            if check.size > self.single_put_max:
+                buffer = bytearray().join(pieces)
+                pieces.clear()
                 self._multipart(full_key, sha256, check, buffer, stream, content_type)
                 return check.size
         check.verify()
-        body = bytes(buffer)  # botocore takes bytes, not a bytearray; the buffer goes at once
-        del buffer[:]
+        body = b"".join(pieces)
+        pieces.clear()
         try:
             self.client.put_object(
                 Bucket=self.bucket,
