@@ -32,9 +32,13 @@ from homebrew_sync.state import StateStore, dump_state  # noqa: E402
 class Counting:
     """A storage wrapper counting the bytes of every read and write (state and journal documents)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, *, serialize_writes: bool = False) -> None:
         self.inner = inner
         self.url = inner.url
+        # moto checks a conditional write and stores it in two steps, so two racing compare-and-swaps can
+        # both succeed (and one shard's records vanish); S3 itself decides them atomically. One write at a
+        # time here gives moto S3's behaviour.
+        self.atomic_writes = threading.Lock() if serialize_writes else None
         self.keeps_versions = inner.keeps_versions
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -51,7 +55,10 @@ class Counting:
 
     def write(self, key: str, data: bytes, **conditions: Any) -> str:
         self._count("written", len(data))
-        return self.inner.write(key, data, **conditions)
+        if self.atomic_writes is None:
+            return self.inner.write(key, data, **conditions)
+        with self.atomic_writes:
+            return self.inner.write(key, data, **conditions)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -130,12 +137,12 @@ class NoVersions:
         return False if name == "keeps_versions" else getattr(self.inner, name)
 
 
-def measure(make_storage: Any, args: argparse.Namespace) -> dict[str, Any]:
+def measure(make_storage: Any, args: argparse.Namespace, *, serialize_writes: bool = False) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for name, method in (("before", before), ("after", after)):
         raw = make_storage(name)
         seed(raw, args.entries)
-        storage = Counting(NoVersions(raw) if name == "before" else raw)
+        storage = Counting(NoVersions(raw) if name == "before" else raw, serialize_writes=serialize_writes)
         started = time.perf_counter()
         method(storage, args.shards, args.bottles // args.shards, args.checkpoint_every, args.entries)
         seconds = time.perf_counter() - started
@@ -183,7 +190,7 @@ def main() -> int:
         client.create_bucket(Bucket="bench-state")
         client.put_bucket_versioning(Bucket="bench-state", VersioningConfiguration={"Status": "Enabled"})
         try:
-            results["s3"] = measure(lambda name: S3Storage(client, "bench-state", name), args)
+            results["s3"] = measure(lambda name: S3Storage(client, "bench-state", name), args, serialize_writes=True)
         finally:
             server.stop()
     print(json.dumps(results))
