@@ -29,9 +29,10 @@ demo: $(STAMP)
 	$(PY) scripts/demo.py --dest ./mirror
 
 ## test: the whole offline test suite (real terraform against moto when terraform and a provider mirror
-## are present; otherwise those tests skip and the summary says what is missing)
+## are present; otherwise those tests skip and the summary says what is missing), one worker per core
+## (at most 4; the terraform tests share one worker); `$(PY) -m pytest tests/unit` runs a part in one process
 test: $(STAMP) $(CHECKOV_STAMP)
-	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest
+	CHECKOV_BIN=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -n auto --maxprocesses 4 --dist loadgroup
 
 ## bench: throughput, memory and plan-time figures into docs/benchmarks.md
 bench: $(STAMP)

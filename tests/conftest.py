@@ -65,3 +65,12 @@ def _quick_storage_retries(monkeypatch):
     from homebrew_sync.storage import documents
 
     monkeypatch.setattr(documents, "RETRY", documents.StorageRetry(attempts=4, base_s=0.001, max_s=0.005))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`--dist loadgroup`) the real-Terraform tests stay on one worker: they share one
+    initialised root, its plans and one apply, which each worker would otherwise repeat."""
+    for item in items:
+        if item.nodeid.startswith("tests/terraform/"):
+            item.add_marker(pytest.mark.xdist_group("terraform"))
