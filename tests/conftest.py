@@ -74,3 +74,13 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.nodeid.startswith("tests/terraform/"):
             item.add_marker(pytest.mark.xdist_group("terraform"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """A green run without terraform is never mistaken for a full one (here, not in tests/terraform/, so
+    that the pytest-xdist controller, which collects nothing, prints it too)."""
+    from tests.terraform import tf
+
+    absent = tf.missing()
+    if absent:
+        terminalreporter.write_line(f"REAL TERRAFORM TESTS SKIPPED - missing: {absent}", yellow=True, bold=True)

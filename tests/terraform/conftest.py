@@ -1,7 +1,7 @@
 """Session fixtures for the real-Terraform tests: a moto server, an initialised copy of terraform/, cached plans.
 
 When terraform or the provider mirror is absent the fixtures skip with a message naming what is missing,
-and the end of the pytest run repeats it, so a green run without them is never mistaken for a full one.
+and the end of the pytest run repeats it (tests/conftest.py), so a green run without them is never mistaken for a full one.
 """
 
 from __future__ import annotations
@@ -22,12 +22,6 @@ def _require_terraform() -> None:
     absent = tf.missing()
     if absent:
         pytest.skip(f"real Terraform tests need: {absent}")
-
-
-def pytest_terminal_summary(terminalreporter):
-    absent = tf.missing()
-    if absent:
-        terminalreporter.write_line(f"REAL TERRAFORM TESTS SKIPPED - missing: {absent}", yellow=True, bold=True)
 
 
 def _free_port() -> int:
