@@ -1,7 +1,8 @@
 """Session fixtures for the real-Terraform tests: a moto server, an initialised copy of terraform/, cached plans.
 
 When terraform or the provider mirror is absent the fixtures skip with a message naming what is missing,
-and the end of the pytest run repeats it (tests/conftest.py), so a green run without them is never mistaken for a full one.
+and the end of the pytest run repeats it (tests/conftest.py), so a green run without them is never
+mistaken for a full one.
 """
 
 from __future__ import annotations
