@@ -42,9 +42,10 @@ bench: $(STAMP)
 invoke: $(STAMP)
 	$(PY) scripts/invoke_local.py --with-local-services
 
-## lint: style (ruff), layering contracts (import-linter) and types (mypy)
+## lint: style and formatting (ruff), layering contracts (import-linter) and types (mypy)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check shared lambda ecs scripts tests fakes
+	$(VENV)/bin/ruff format --check shared lambda ecs scripts tests fakes
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 

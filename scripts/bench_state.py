@@ -67,8 +67,14 @@ class Counting:
 def record(i: int, day: str) -> tuple[str, BottleRecord]:
     file = f"formula{i:06d}-1.{i % 97}.arm64_sonoma.bottle.tar.gz"
     digest = f"{i:064x}"
-    return file, BottleRecord(sha256=digest, size=1000 + i, key=f"{day}/{file}", formula=f"formula{i:06d}",
-                              tag="arm64_sonoma", downloaded_at=day)
+    return file, BottleRecord(
+        sha256=digest,
+        size=1000 + i,
+        key=f"{day}/{file}",
+        formula=f"formula{i:06d}",
+        tag="arm64_sonoma",
+        downloaded_at=day,
+    )
 
 
 def seed(storage: Any, entries: int) -> None:

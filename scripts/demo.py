@@ -44,8 +44,11 @@ def round_trip(dest: str, key_path: str) -> bool:
     """Serve the mirror on a free port and ask it what brew asks for one bottle."""
     state = json.loads((Path(dest) / "bottles_hash.json").read_text())
     file, record = next((f, r) for f, r in sorted(state["bottles"].items()) if "@" in f)
-    manifest_key = next(k for k, m in sorted(state["manifests"].items()) if m["sha256"] and k.startswith(
-        record["formula"].replace("@", "/") + "/"))
+    manifest_key = next(
+        k
+        for k, m in sorted(state["manifests"].items())
+        if m["sha256"] and k.startswith(record["formula"].replace("@", "/") + "/")
+    )
     server = make_server(dest, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = base_url(server)
@@ -56,10 +59,13 @@ def round_trip(dest: str, key_path: str) -> bool:
         head = requests.head(url, timeout=10)
         body = requests.get(url, timeout=10).content
         ok_bottle = head.status_code == 200 and hashlib.sha256(body).hexdigest() == record["sha256"]
-        print(f"HEAD+GET /{quote(file, safe='')}: {head.status_code}, {len(body):,} bytes, sha256 "
-              f"{'matches' if ok_bottle else 'DOES NOT match'}")
-        index = requests.get(f"{base}/{manifest_key}", headers={"Accept": "application/vnd.oci.image.index.v1+json"},
-                             timeout=10)
+        print(
+            f"HEAD+GET /{quote(file, safe='')}: {head.status_code}, {len(body):,} bytes, sha256 "
+            f"{'matches' if ok_bottle else 'DOES NOT match'}"
+        )
+        index = requests.get(
+            f"{base}/{manifest_key}", headers={"Accept": "application/vnd.oci.image.index.v1+json"}, timeout=10
+        )
         ok_index = index.status_code == 200 and record["sha256"] in index.text
         print(f"GET /{manifest_key}: {index.status_code}, lists the bottle's sha256: {ok_index}")
         api = requests.get(f"{base}/api/formula.jws.json", timeout=10)

@@ -84,9 +84,10 @@ class BrewClient:
         ref = f"{pkg_version}.{tag}" + (f".{rebuild}" if rebuild else "")
         for entry in index.get("manifests") or []:
             annotations = entry.get("annotations") or {}
-            if annotations.get("sh.brew.bottle.digest") == sha256 and annotations.get(
-                "org.opencontainers.image.ref.name"
-            ) == ref:
+            if (
+                annotations.get("sh.brew.bottle.digest") == sha256
+                and annotations.get("org.opencontainers.image.ref.name") == ref
+            ):
                 json.loads(annotations["sh.brew.tab"])  # "Couldn't find tab from manifest." otherwise
                 return index
         raise MirrorRefused(f"{url}: Couldn't find manifest matching bottle checksum.")

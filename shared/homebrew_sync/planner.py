@@ -191,9 +191,7 @@ def make_plan(
     return plan
 
 
-def _select(
-    formula: Formula, platforms: list[str], out: dict[str, _Candidate], versions: dict[str, _Version]
-) -> None:
+def _select(formula: Formula, platforms: list[str], out: dict[str, _Candidate], versions: dict[str, _Version]) -> None:
     stable = formula.stable_bottle
     version = formula.versions.stable
     if stable is None or not stable.files or not version:

@@ -317,9 +317,7 @@ class Runner:
                 check_stored(self.storage, manifest.key, sha256=sha256, size=len(data))
                 status = "existing"
             except (IntegrityError, StorageError):
-                self.storage.put_verified(
-                    manifest.key, [data], sha256=sha256, size=len(data), content_type=OCI_INDEX
-                )
+                self.storage.put_verified(manifest.key, [data], sha256=sha256, size=len(data), content_type=OCI_INDEX)
                 status = "stored"
         except UpstreamError as exc:
             log.warning("image index not stored", extra={"key": manifest.key, "error": str(exc)})
@@ -336,9 +334,7 @@ class Runner:
             error = f"unexpected {type(exc).__name__}: {exc}"
             return manifest, ManifestOutcome(key=manifest.key, status="failed", error=error), None
         self.registry.forget(manifest.image, manifest.image_tag)
-        record = ManifestRecord(
-            sha256=sha256, size=len(data), fingerprint=manifest.fingerprint, stored_at=_today()
-        )
+        record = ManifestRecord(sha256=sha256, size=len(data), fingerprint=manifest.fingerprint, stored_at=_today())
         return manifest, ManifestOutcome(key=manifest.key, status=status), record
 
     def _unrecord(self, bottle: PlannedBottle) -> None:

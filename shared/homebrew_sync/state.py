@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 CAS_ATTEMPTS = 12
 STATE_CORRUPT_KEY = "bottles_hash.corrupt.json"
+
+
 def parse_state(data: bytes, source: str = STATE_KEY) -> StateFile:
     """Validate a state document, migrating the older formats this project knows; else StateError."""
     try:

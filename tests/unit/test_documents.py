@@ -17,7 +17,7 @@ def test_a_landed_write_whose_response_was_lost_is_ours(storage, mode):
     etag = write_document(lossy, "runs/r/run.json", b"first", if_absent=True)
     assert storage.read("runs/r/run.json").etag == etag
     newer = write_document(lossy, "runs/r/run.json", b"second", if_match=etag)
-    assert storage.read("runs/r/run.json") .data == b"second" and storage.read("runs/r/run.json").etag == newer
+    assert storage.read("runs/r/run.json").data == b"second" and storage.read("runs/r/run.json").etag == newer
     delete_document(lossy, "runs/r/run.json", if_match=newer)
     assert storage.read("runs/r/run.json") is None
     assert lossy.landed == ["write runs/r/run.json", "write runs/r/run.json", "delete runs/r/run.json"]

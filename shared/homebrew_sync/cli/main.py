@@ -372,8 +372,10 @@ def _prune(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         lock.release()
     verb = "would remove" if report.dry_run else "removed"
-    print(f"{verb} {len(report.versions)} versions ({len(report.removed)} objects) from {engine.storage.url}; "
-          f"kept {report.kept_versions}")
+    print(
+        f"{verb} {len(report.versions)} versions ({len(report.removed)} objects) from {engine.storage.url}; "
+        f"kept {report.kept_versions}"
+    )
     for version in report.versions[:50]:
         print(f"  {version}")
     for error in report.errors:
