@@ -47,7 +47,8 @@ def test_dry_run_and_plan_change_nothing(sync, upstream, tmp_path):
     assert {b["status"] for b in result.json["bottles"]} == {"planned"}
     plan = sync(command="plan")
     assert plan.code == 0 and "2025-07-21/" in plan.out
-    assert not (tmp_path / "mirror").exists() or bottle_listing(tmp_path / "mirror") == []
+    mirror = tmp_path / "mirror"  # nothing at all: no bottle, no lock, no journal, no staged API, no run document
+    assert not mirror.exists() or [p.relative_to(mirror) for p in mirror.rglob("*") if p.is_file()] == []
     assert not any(r.host == "blob" for r in upstream.requests)
 
 

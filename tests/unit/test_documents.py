@@ -76,9 +76,11 @@ def test_every_holder_of_a_run_keeps_refreshing_the_lease(storage):
     for _round in range(3):
         for shard in shards:
             before = LockInfo.parse(storage.read(LOCK_KEY).data).expires_at
+            refreshed_at = datetime.now(UTC)
             shard.refresh()
             assert shard.etag is not None, "a shard stopped refreshing after another refreshed first"
-            assert LockInfo.parse(storage.read(LOCK_KEY).data).expires_at >= before
+            expires = LockInfo.parse(storage.read(LOCK_KEY).data).expires_at
+            assert expires > before and expires >= refreshed_at + timedelta(seconds=600)  # pushed forward
     shards[0].release()
     assert storage.read(LOCK_KEY) is None
 
