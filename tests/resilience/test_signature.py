@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from homebrew_sync.errors import SignatureError
 from homebrew_sync.signature import load_public_key, pinned_key_pem, verify_jws
@@ -108,8 +109,19 @@ def test_an_api_body_that_expands_past_the_cap_is_refused_and_never_cached(sync,
     """A 20 KB gzip that expands to 20 MiB, with a 16 MiB cap: a clear error, no memory blow-up, no cache."""
     monkeypatch.setenv("HOMEBREW_SYNC_MAX_API_MB", "16")
     upstream.faults.add("api", "api_oversized", times=-1, bytes=20 << 20)
+    decoded: list[int] = []  # decoded bytes taken from each API response
+    iter_content = requests.Response.iter_content
+
+    def counted(self, *args, **kwargs):
+        decoded.append(0)
+        for chunk in iter_content(self, *args, **kwargs):
+            decoded[-1] += len(chunk)
+            yield chunk
+
+    monkeypatch.setattr(requests.Response, "iter_content", counted)
     result = sync()
     assert result.code == 2 and "body larger than 16 MiB once decoded; refused" in result.err
+    assert decoded and max(decoded) <= (16 << 20) + (1 << 20)  # reading stopped at the cap, not at the end
     cached = [p for p in tmp_path.rglob("*") if p.is_file() and "formula" in p.name]
     assert cached == [] or all(p.stat().st_size < 1 << 20 for p in cached)
     assert not (tmp_path / "mirror").exists() or bottle_listing(tmp_path / "mirror") == []
