@@ -4,6 +4,7 @@ import errno
 import time
 
 import pytest
+from homebrew_sync.transfer import Transfer
 
 from tests.integration.conftest import bottle_listing, expected_files, state_of
 
@@ -60,12 +61,22 @@ def test_retry_after_beyond_the_budget_fails_that_bottle_only(sync, upstream, tm
     assert_rest_mirrored(result, upstream, tmp_path / "mirror", failed_files={file})
 
 
-def test_5xx_is_retried_with_backoff(sync, upstream, tmp_path):
+def test_5xx_is_retried_with_backoff(sync, upstream, tmp_path, monkeypatch):
     file, sha = a_bottle(upstream)
     upstream.faults.add(sha, "server_error", times=2, status=502)
+    waits: list[float] = []
+    wait = Transfer._sleep
+
+    def recorded(self, seconds):
+        waits.append(seconds)
+        wait(self, seconds)
+
+    monkeypatch.setattr(Transfer, "_sleep", recorded)
     result = sync()
     assert result.code == 0
     assert [h.status for h in registry_hits(upstream, sha)] == [502, 502, 307]
+    # a wait before each retry, full jitter under the doubling cap (base 0.01 s, max 0.05 s in these tests)
+    assert len(waits) == 2 and all(0 < w <= min(0.05, 0.01 * 2**n) for n, w in enumerate(waits, 1))
 
 
 def test_persistent_5xx_is_bounded_and_recorded(sync, upstream, tmp_path):
