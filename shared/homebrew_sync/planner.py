@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -131,7 +131,6 @@ def make_plan(
     run_id: str,
     known: Mapping[str, str] | None = None,
     rejected: list[Rejected] | None = None,
-    estimate_sizes: Callable[[list[PlannedBottle]], None] | None = None,
 ) -> Plan:
     """Select, validate, de-duplicate and diff against the state (and an external hash file: `known`)."""
     platforms = resolve_platforms(options.platforms, all_tags(formulae))
@@ -186,8 +185,6 @@ def make_plan(
         stored = state.manifests.get(key)
         if options.force or stored is None or stored.fingerprint != versions[key].fingerprint:
             plan.manifests.append(versions[key].planned(key, "new" if stored is None else "changed"))
-    if estimate_sizes is not None:
-        estimate_sizes([b for b in plan.bottles if b.size is None])
     return plan
 
 

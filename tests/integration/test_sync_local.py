@@ -64,6 +64,16 @@ def test_sizes_are_estimated_from_annotations_manifests_or_marked_unknown(sync, 
     assert plan["estimated_bytes"] == sum(blobs.values())
 
 
+def test_a_plan_reads_no_image_index_for_sizes_the_state_already_knows(sync, upstream):
+    assert sync().code == 0
+    upstream.reset_log()
+    # every file again under a new date folder: each is a copy of an object whose size the state records
+    again = sync("--dry-run", "--force", "--date", "2025-07-22")
+    assert again.code == 0 and again.json["planned"] == len(expected_files(upstream))
+    assert all(b["size"] is not None for b in again.json["bottles"])
+    assert [r.path for r in upstream.requests if "/manifests/" in r.path] == []
+
+
 def test_platform_and_formula_filters(sync, upstream, tmp_path):
     name = next(n for n in upstream.catalogue.names() if "@" in n)
     result = sync("--platform", "latest:1", "--formula", name)

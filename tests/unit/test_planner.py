@@ -120,19 +120,6 @@ def test_formula_filter_and_latest():
     assert files(p) == ["a-1.0.arm64_tahoe.bottle.tar.gz"]
 
 
-def test_sizes_are_estimated_only_for_what_is_downloaded():
-    seen = []
-
-    def estimate(bottles):
-        seen.extend(b.file for b in bottles)
-        for b in bottles:
-            b.size, b.size_source = 100, "annotation"
-
-    p = plan([formula("a", tags=["arm64_sonoma", "monterey"])], estimate_sizes=estimate)
-    assert seen == files(p)
-    assert p.estimated_bytes == 200
-
-
 def test_sanity_floor_refuses_a_truncated_api():
     state = StateFile(
         bottles={
