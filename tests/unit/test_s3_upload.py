@@ -3,12 +3,14 @@ unverified ever becomes visible; multipart parts sent a few at a time; copies in
 
 import base64
 import hashlib
+import threading
+import time
 
 import pytest
 from botocore.exceptions import ClientError
 from homebrew_sync.config import load_settings
 from homebrew_sync.errors import IntegrityError, StorageError
-from homebrew_sync.storage.s3 import S3Storage, s3_client
+from homebrew_sync.storage.s3 import PARTS_IN_FLIGHT, S3Storage, s3_client
 
 from tests.conftest import BUCKET
 
@@ -93,6 +95,29 @@ def test_a_big_bottle_goes_up_in_parts_each_with_its_checksum(sent):
     stored = storage.client.get_object(Bucket=BUCKET, Key="m/2025-01-01/big.tar.gz")
     assert hashlib.sha256(stored["Body"].read()).hexdigest() == sha  # parts in their order
     assert stored["Metadata"]["sha256"] == sha
+
+
+def test_parts_go_up_a_few_at_a_time(sent, monkeypatch):
+    storage, _ = sent
+    real = storage.client.upload_part
+    lock = threading.Lock()
+    now, most = [0], [0]
+
+    def tracked(**kwargs):
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        try:
+            time.sleep(0.2)  # long enough for the next parts to be handed over meanwhile
+            return real(**kwargs)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    monkeypatch.setattr(storage.client, "upload_part", tracked)
+    data = b"p" * (48 * MIB)  # ten parts of 5 MiB
+    storage.put_verified("2025-01-01/big.tar.gz", chunks(data), sha256=hashlib.sha256(data).hexdigest(), size=None)
+    assert most[0] == PARTS_IN_FLIGHT  # side by side, but never more than that many parts in memory
 
 
 def test_a_failed_part_aborts_the_upload_and_nothing_becomes_visible(sent, monkeypatch):

@@ -50,6 +50,8 @@ def test_large_objects_go_multipart_and_are_aborted_on_mismatch(storage):
     if hasattr(storage, "client"):
         uploads = storage.client.list_multipart_uploads(Bucket=storage.bucket).get("Uploads", [])
         assert uploads == []
+        head = storage.client.head_object(Bucket=storage.bucket, Key=storage.prefix + "big.tar.gz")
+        assert head["ETag"].strip('"').endswith("-3")  # S3's ETag of a multipart upload of 3 parts
 
 
 def test_copy_verified(storage):
