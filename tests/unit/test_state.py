@@ -50,12 +50,17 @@ def test_missing_state_is_empty_and_first_commit_creates_it(storage):
     assert storage.read(STATE_BACKUP_KEY) is None
 
 
-def test_every_write_keeps_the_previous_good_version(storage):
-    """In a folder as a backup object; in a bucket as the previous object version (versioning)."""
+def test_every_write_keeps_the_previous_good_version(storage, monkeypatch):
+    """In a folder as a backup object, written before the new state; in a bucket as the previous object
+    version (versioning)."""
     store = StateStore(storage)
     store.commit(lambda s: s.bottles.update({FILE: record(FILE, sha("1"))}))
     first = storage.read(STATE_KEY).data
+    written: list[str] = []
+    write = storage.write
+    monkeypatch.setattr(storage, "write", lambda key, data, **kw: (written.append(key), write(key, data, **kw))[1])
     store.commit(lambda s: s.bottles.update({"b-1.0.all.bottle.tar.gz": record("b-1.0.all.bottle.tar.gz", sha("2"))}))
+    assert written == ([STATE_KEY] if storage.keeps_versions else [STATE_BACKUP_KEY, STATE_KEY])
     assert len(parse_state(storage.read(STATE_KEY).data).bottles) == 2
     if storage.keeps_versions:
         assert storage.read(STATE_BACKUP_KEY) is None  # no copy: the bucket keeps it
