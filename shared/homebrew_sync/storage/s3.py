@@ -59,10 +59,11 @@ def s3_client(settings: Settings) -> Any:
 def sign_body_by_checksum(unsigned_body: Config, request: Any, **_kwargs: Any) -> None:
     """Hash each byte once: a request whose body carries its SHA-256 is signed without hashing it again.
 
-    Over plain http botocore signs the payload, hashing every body a second time (over https with a
-    checksum it already does not). The signed `x-amz-checksum-sha256` header binds the body just as well:
-    S3 refuses bytes that do not match it. So such a request is signed with UNSIGNED-PAYLOAD, as botocore
-    itself does over https; requests without that header keep their signed payload.
+    botocore signs an S3 payload whenever the request is plain http or carries no header it recognises as
+    a checksum, and it does not recognise a caller's `ChecksumSHA256`: so every body was hashed a second
+    time, on real S3 over https too. The signed `x-amz-checksum-sha256` header binds the body just as well
+    (S3 refuses bytes that do not match it), so such a request is signed with UNSIGNED-PAYLOAD; requests
+    without that header keep their signed payload.
     """
     if request.body and request.headers.get("x-amz-checksum-sha256"):
         request.context["client_config"] = unsigned_body
