@@ -1,5 +1,5 @@
 """The S3 upload path: one PUT per bottle up to the threshold, carrying the expected digest; nothing
-unverified ever becomes visible; multipart parts sent a few at a time; copies in one request."""
+unverified ever becomes visible; multipart parts sent a few at a time, none after an abort; copies in one request."""
 
 import base64
 import hashlib
@@ -134,6 +134,37 @@ def test_a_failed_part_aborts_the_upload_and_nothing_becomes_visible(sent, monke
     with pytest.raises(StorageError):
         storage.put_verified("2025-01-01/big.tar.gz", chunks(data), sha256=hashlib.sha256(data).hexdigest(), size=None)
     assert bucket_keys(storage.client) == []
+    assert storage.client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+def test_no_part_is_still_going_up_when_the_upload_is_aborted(sent, monkeypatch):
+    storage, _ = sent
+    real_part, real_abort = storage.client.upload_part, storage.client.abort_multipart_upload
+    lock = threading.Lock()
+    going_up, at_abort = [0], []
+
+    def part(**kwargs):
+        with lock:
+            going_up[0] += 1
+        try:
+            if kwargs["PartNumber"] == 2:
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UploadPart")
+            time.sleep(0.3)  # the other parts are still going up when part 2 fails
+            return real_part(**kwargs)
+        finally:
+            with lock:
+                going_up[0] -= 1
+
+    def abort(**kwargs):
+        at_abort.append(going_up[0])
+        return real_abort(**kwargs)
+
+    monkeypatch.setattr(storage.client, "upload_part", part)
+    monkeypatch.setattr(storage.client, "abort_multipart_upload", abort)
+    data = b"q" * (48 * MIB)
+    with pytest.raises(StorageError):
+        storage.put_verified("2025-01-01/big.tar.gz", chunks(data), sha256=hashlib.sha256(data).hexdigest(), size=None)
+    assert at_abort == [0]  # the abort waited for the parts in flight: none can land after it
     assert storage.client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
 
 
