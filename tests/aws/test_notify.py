@@ -89,6 +89,8 @@ def test_a_failing_webhook_never_fails_and_never_leaks_the_url(webhook, caplog):
         assert broken.slack("nobody listens") is False
     assert webhook.texts() == ["hello again"]
     assert "secret-token" not in caplog.text and webhook.url not in caplog.text
+    for record in caplog.records:  # nor in the fields a JSON log line carries beside the message
+        assert "secret-token" not in str(vars(record)) and webhook.url not in str(vars(record))
 
 
 def test_webhook_from_secrets_manager(aws_world):
@@ -108,10 +110,16 @@ def test_human_bytes():
     assert [human_bytes(n) for n in (999, 1500, 2_300_000_000, 7_800_000_000)] == ["999 B", "2 KB", "2.3 GB", "7.8 GB"]
 
 
-def test_a_secret_without_a_value_means_slack_is_off(aws_world):
+def test_a_secret_without_a_value_means_slack_is_off(aws_world, caplog):
     import boto3
 
     secrets = boto3.client("secretsmanager", region_name="us-east-1")
     empty = secrets.create_secret(Name="homebrew-sync/empty")["ARN"]  # Terraform creates it without a value
     notifier = Notifier(load_settings(slack_webhook_secret_arn=empty))
-    assert notifier.slack("x") is False and aws_world.webhook.texts() == []
+    metrics: list[dict] = []
+    notifier.metrics_sink = metrics.append
+    with caplog.at_level(logging.INFO):
+        assert notifier.slack("x") is False and aws_world.webhook.texts() == []
+    # Slack not set up, which is not an error: no alarm metric, no error line; Secrets Manager's own words
+    assert metrics == [] and not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "slack webhook secret has no value; Slack is off" in caplog.text

@@ -56,6 +56,13 @@ def test_at_or_above_the_threshold_routes_to_ecs(aws_world, dispatcher, monkeypa
     assert "Sync method: ECS Fargate" in aws_world.webhook.texts()[0]
 
 
+def test_the_threshold_itself_routes_to_ecs():
+    settings = load_settings(size_threshold_gb=2)
+    at = settings.size_threshold_bytes
+    assert orchestrator.choose_route(at, settings) == "ecs"
+    assert orchestrator.choose_route(at - 1, settings) == "lambda"
+
+
 def test_duplicate_delivery_starts_one_run(aws_world, dispatcher):
     first = ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
     second = ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
