@@ -116,5 +116,6 @@ def test_a_failure_a_retry_cannot_mend_is_returned_in_one_line(aws_world, dispat
     aws_world.s3.put_object(Bucket=aws_world.bucket, Key="bottles_hash.json", Body=b'{"schema_version": 9}')
     result = ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
     assert result["status"] == "failed" and "unknown schema_version 9" in result["error"]
+    assert "\n" not in result["error"] and "Traceback" not in result["error"]
     assert "locks/sync.lock" not in aws_world.object_keys() and dispatcher.lambda_calls == []
     assert aws_world.webhook.texts()[-1].startswith("❌ Homebrew Bottles Sync Failed")

@@ -21,3 +21,4 @@ def test_a_bad_pointer_exits_2_without_a_traceback(ecs_world):  # noqa: F811
     assert task.returncode == 2
     output = task.stdout + task.stderr
     assert "Traceback" not in output and "shard runs/sched-1/shard-000-p0.json does not exist" in output
+    assert len(output.splitlines()) == 1, output  # the one line an operator reads in the task's log
