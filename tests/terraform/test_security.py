@@ -86,9 +86,18 @@ def test_pass_role_is_limited_to_ecs_tasks_and_run_task_to_the_cluster(resources
 
 
 def test_engine_s3_access_is_scoped_to_named_prefixes(resources):
+    """Every role the engine runs as (orchestrator, sync Lambda, ECS task; and the ECS execution role)."""
     bucket = resources["module.s3.aws_s3_bucket.this"]["values"]["arn"]
-    policy = resources["module.iam.aws_iam_role_policy.sync"]["values"]["policy"]
-    for statement in _statements(policy):
-        if any(a.startswith("s3:") for a in _list(statement["Action"])) and statement["Sid"] != "ListMirrorBucket":
+    policies = {a: r for a, r in resources.items() if a.startswith("module.iam.aws_iam_role_policy.")}
+    assert {f"module.iam.aws_iam_role_policy.{n}" for n in ("orchestrator", "sync", "ecs_task")} <= set(policies)
+    for address, policy in policies.items():
+        for statement in _statements(policy["values"]["policy"]):
+            if not any(a.startswith("s3:") for a in _list(statement["Action"])):
+                continue
             for resource in _list(statement["Resource"]):
-                assert resource.startswith(f"{bucket}/") and resource != f"{bucket}/*", resource
+                if statement["Sid"] == "ListMirrorBucket":
+                    assert resource == bucket, (address, resource)
+                elif statement["Sid"] == "ReadExternalHashFile":
+                    assert "*" not in resource, (address, resource)  # one object of the operator's choosing
+                else:
+                    assert resource.startswith(f"{bucket}/") and resource != f"{bucket}/*", (address, resource)

@@ -150,14 +150,6 @@ def test_ecs_service_linked_role_only_when_asked(tf_plan):
     assert [r["values"]["aws_service_name"] for r in roles] == ["ecs.amazonaws.com"]
 
 
-def test_stopped_task_rule_matches_our_family_and_every_unsuccessful_stop(tf_plan):
-    """Fix 3: the rule selects our task family and every stop but success; the orchestrator is a target."""
-    plan = tf_plan({})
-    targets = by_address(plan)
-    assert "module.ecs.aws_cloudwatch_event_target.task_stopped_notify" in targets
-    assert 'module.lambda.aws_lambda_permission.eventbridge["ecs-task-stopped"]' in targets
-
-
 def test_plan_budget_ends_before_the_orchestrator_timeout(any_plan):
     """Fix 4: the budget the code reads is set, and leaves the run a minute before the timeout."""
     _, plan = any_plan

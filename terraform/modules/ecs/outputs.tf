@@ -80,5 +80,5 @@ output "usage_alarm_arns" {
 
 output "environment_names" {
   description = "Names of the settings the sync task receives in its environment (values may be secrets' ARNs, never secrets)."
-  value       = sort(keys(local.environment))
+  value       = [for variable in local.container_definition.environment : variable.name] # read from the container itself
 }
