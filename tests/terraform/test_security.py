@@ -81,6 +81,8 @@ def test_pass_role_is_limited_to_ecs_tasks_and_run_task_to_the_cluster(resources
     statements = {s.get("Sid"): s for s in _statements(policy)}
     pass_role = statements["PassTaskRoles"]
     assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
+    task_roles = {resources[f"module.iam.aws_iam_role.{r}"]["values"]["arn"] for r in ("ecs_task", "ecs_execution")}
+    assert set(_list(pass_role["Resource"])) == task_roles  # only the task's own two roles
     cluster = resources["module.ecs.aws_ecs_cluster.this"]["values"]["arn"]
     assert statements["RunSyncTask"]["Condition"]["ArnEquals"]["ecs:cluster"] == cluster
 
