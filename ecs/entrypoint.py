@@ -1,10 +1,11 @@
 """ECS Fargate task: run one shard of a run (pointers come from the environment), reporting progress.
 
 Exit codes: 0 when the shard ran to its end (failed bottles included: they are reported in the run
-summary), 2 for a run error, 4 when interrupted. On SIGTERM (Fargate Spot interruption,
+summary) or stopped cleanly on SIGTERM, 2 for a run error. On SIGTERM (Fargate Spot interruption,
 `ecs stop-task`) it stops taking new bottles, lets transfers in flight finish for
-HOMEBREW_SYNC_STOP_GRACE_S seconds (then aborts them), checkpoints and exits, well within the 25 s an
-operator can count on.
+HOMEBREW_SYNC_STOP_GRACE_S seconds (then aborts them), checkpoints and exits 0, well within the 25 s an
+operator can count on: the summary and its message list the bottles not started, which the next run
+picks up (a Spot interruption is also reported as a stopped task, by its stop code).
 """
 
 from __future__ import annotations

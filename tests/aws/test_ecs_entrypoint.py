@@ -95,7 +95,7 @@ def test_sigterm_mid_run_exits_within_25s_consistent_and_a_rerun_completes(ecs_w
     task.wait(timeout=30)
     exit_seconds = time.monotonic() - term_sent
     assert exit_seconds < 25, exit_seconds
-    assert task.returncode in (0, 1), task.stderr.read().decode()[-2000:]
+    assert task.returncode == 0, task.stderr.read().decode()[-2000:]  # stopped cleanly: not a broken task
 
     state = read_state(s3)
     assert 2 <= len(state) < started["planned"]
