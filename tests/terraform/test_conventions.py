@@ -165,7 +165,9 @@ def test_eventbridge_rules(defaults):
     assert manual["event_pattern"] == '{"detail-type":["Manual Sync"],"source":["homebrew.sync"]}'
     for key in ("weekly", "manual"):
         target = _value(defaults, f'module.eventbridge.aws_cloudwatch_event_target.orchestrator["{key}"]')
-        assert target["retry_policy"] and target["dead_letter_config"]
+        [retry] = target["retry_policy"]  # a failed delivery is retried for an hour, then dead-lettered
+        assert retry == {"maximum_retry_attempts": 4, "maximum_event_age_in_seconds": 3600}
+        assert len(target["dead_letter_config"]) == 1
         alarm = _value(defaults, f'module.eventbridge.aws_cloudwatch_metric_alarm.failed_invocations["{key}"]')
         assert alarm["metric_name"] == "FailedInvocations"
 
