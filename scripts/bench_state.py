@@ -10,6 +10,7 @@ requests and the wall time, as JSON, for a local folder and for S3 (a moto serve
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -38,7 +39,7 @@ class Counting:
         # moto checks a conditional write and stores it in two steps, so two racing compare-and-swaps can
         # both succeed (and one shard's records vanish); S3 itself decides them atomically. One write at a
         # time here gives moto S3's behaviour.
-        self.atomic_writes = threading.Lock() if serialize_writes else None
+        self.atomic_writes = threading.Lock() if serialize_writes else contextlib.nullcontext()
         self.keeps_versions = inner.keeps_versions
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -55,8 +56,6 @@ class Counting:
 
     def write(self, key: str, data: bytes, **conditions: Any) -> str:
         self._count("written", len(data))
-        if self.atomic_writes is None:
-            return self.inner.write(key, data, **conditions)
         with self.atomic_writes:
             return self.inner.write(key, data, **conditions)
 

@@ -97,39 +97,41 @@ def test_a_big_bottle_goes_up_in_parts_each_with_its_checksum(sent):
     assert stored["Metadata"]["sha256"] == sha
 
 
+class SlowParts:
+    """`upload_part` that takes `seconds` (so the next parts are handed over meanwhile), optionally refusing one
+    part at once; counts the parts going up now and at most."""
+
+    def __init__(self, storage, monkeypatch, seconds: float, refuse: int | None = None):
+        self.real, self.seconds, self.refuse = storage.client.upload_part, seconds, refuse
+        self.lock = threading.Lock()
+        self.now = self.most = 0
+        monkeypatch.setattr(storage.client, "upload_part", self)
+
+    def __call__(self, **kwargs):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            if kwargs["PartNumber"] == self.refuse:
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UploadPart")
+            time.sleep(self.seconds)
+            return self.real(**kwargs)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
 def test_parts_go_up_a_few_at_a_time(sent, monkeypatch):
     storage, _ = sent
-    real = storage.client.upload_part
-    lock = threading.Lock()
-    now, most = [0], [0]
-
-    def tracked(**kwargs):
-        with lock:
-            now[0] += 1
-            most[0] = max(most[0], now[0])
-        try:
-            time.sleep(0.2)  # long enough for the next parts to be handed over meanwhile
-            return real(**kwargs)
-        finally:
-            with lock:
-                now[0] -= 1
-
-    monkeypatch.setattr(storage.client, "upload_part", tracked)
+    parts = SlowParts(storage, monkeypatch, 0.2)
     data = b"p" * (48 * MIB)  # ten parts of 5 MiB
     storage.put_verified("2025-01-01/big.tar.gz", chunks(data), sha256=hashlib.sha256(data).hexdigest(), size=None)
-    assert most[0] == PARTS_IN_FLIGHT  # side by side, but never more than that many parts in memory
+    assert parts.most == PARTS_IN_FLIGHT  # side by side, but never more than that many parts in memory
 
 
 def test_a_failed_part_aborts_the_upload_and_nothing_becomes_visible(sent, monkeypatch):
     storage, _ = sent
-    real = storage.client.upload_part
-
-    def flaky(**kwargs):
-        if kwargs["PartNumber"] == 3:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UploadPart")
-        return real(**kwargs)
-
-    monkeypatch.setattr(storage.client, "upload_part", flaky)
+    SlowParts(storage, monkeypatch, 0, refuse=3)
     data = b"z" * (23 * MIB)
     with pytest.raises(StorageError):
         storage.put_verified("2025-01-01/big.tar.gz", chunks(data), sha256=hashlib.sha256(data).hexdigest(), size=None)
@@ -139,27 +141,14 @@ def test_a_failed_part_aborts_the_upload_and_nothing_becomes_visible(sent, monke
 
 def test_no_part_is_still_going_up_when_the_upload_is_aborted(sent, monkeypatch):
     storage, _ = sent
-    real_part, real_abort = storage.client.upload_part, storage.client.abort_multipart_upload
-    lock = threading.Lock()
-    going_up, at_abort = [0], []
-
-    def part(**kwargs):
-        with lock:
-            going_up[0] += 1
-        try:
-            if kwargs["PartNumber"] == 2:
-                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UploadPart")
-            time.sleep(0.3)  # the other parts are still going up when part 2 fails
-            return real_part(**kwargs)
-        finally:
-            with lock:
-                going_up[0] -= 1
+    parts = SlowParts(storage, monkeypatch, 0.3, refuse=2)  # the other parts still going up when part 2 fails
+    real_abort = storage.client.abort_multipart_upload
+    at_abort = []
 
     def abort(**kwargs):
-        at_abort.append(going_up[0])
+        at_abort.append(parts.now)
         return real_abort(**kwargs)
 
-    monkeypatch.setattr(storage.client, "upload_part", part)
     monkeypatch.setattr(storage.client, "abort_multipart_upload", abort)
     data = b"q" * (48 * MIB)
     with pytest.raises(StorageError):
