@@ -50,7 +50,6 @@ def s3_client(settings: Settings) -> Any:
         client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
     except (BotoCoreError, ValueError) as exc:
         raise ConfigError(f"cannot set up the S3 client: {' '.join(str(exc).split())}") from None
-    # requests that carry x-amz-checksum-sha256 are signed without hashing their body a second time
     unsigned_body = client.meta.config.merge(Config(s3={"payload_signing_enabled": False}))
     client.meta.events.register("before-sign.s3", partial(sign_body_by_checksum, unsigned_body))
     return client
