@@ -139,8 +139,9 @@ def override_tf(endpoint: str) -> str:
     """Provider settings merged into the copy's provider "aws" blocks (the default one and the us-east-1 alias
     that CloudFront's WAF needs; terraform merges overrides per name and alias): moto, fake keys, no AWS checks.
 
-    One retry only: moto answers an API it lacks with HTTP 500, which the provider would otherwise retry
-    for minutes."""
+    Three attempts, not the provider's 25: moto answers an API it lacks with HTTP 500, which the default
+    would retry for minutes, while a connection that moto resets under load (seen in CI: "use of closed
+    network connection" in a destroy's wait) must still get the retry the SDK gives it on real AWS."""
     endpoints = "\n".join(f"    {name:<14} = {json.dumps(endpoint)}" for name in ENDPOINT_SERVICES)
     blocks = []
     for alias in (None, "us_east_1"):
@@ -155,7 +156,7 @@ def override_tf(endpoint: str) -> str:
             "  skip_requesting_account_id  = false\n"
             "  skip_region_validation      = true\n"
             "  s3_use_path_style           = true\n"
-            "  max_retries                 = 1\n"
+            "  max_retries                 = 3\n"
             "\n"
             "  endpoints {\n"
             f"{endpoints}\n"
