@@ -16,7 +16,8 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "homebrew-sync")
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "HomebrewSync")
+DEFAULT_NAMESPACE = "HomebrewSync"
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE)
 
 # A handler that only plans (dry run, duplicate, lock held) has no metrics to flush; that is expected.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
