@@ -81,10 +81,11 @@ def measure(ws: Workspace, formulae: int, repeats: int, seed: int, log: Any = pr
                     raise BenchError(f"routing plan failed (exit {run.returncode}): {run.tail()}")
                 result = run.last_json()
                 threshold = threshold or result["estimated_bytes"] // 5
+                # Every route against the same threshold (the first run, which sets it, saw the default).
+                decided_ecs = not result["sizes_complete"] or result["estimated_bytes"] >= threshold
+                result["route"] = "ecs" if decided_ecs else "lambda"
                 runs[mode].append({**result, "wall_s": run.wall_s, "peak_rss": run.peak_rss})
                 log(f"  {mode:5}: route {result['route']} after {result['seconds']:.2f} s")
-    for run in runs["full"] + runs["early"]:  # every route decided against the same threshold
-        run["route"] = "ecs" if not run["sizes_complete"] or run["estimated_bytes"] >= threshold else "lambda"
     return {
         "formulae": formulae,
         "catalogue_bytes": total,
