@@ -159,14 +159,18 @@ def _environments(resources: dict[str, dict]) -> dict[str, dict[str, str]]:
 
 
 def _kms_needs(resources: dict[str, dict]) -> list[tuple[str, str, dict[str, str]]]:
-    """What reading the secret, publishing to the topic and writing the bucket ask of their KMS keys."""
+    """What reading the secret, publishing to the topic and using the mirror bucket ask of their KMS keys."""
     secret = resources["module.notifications.aws_secretsmanager_secret.slack_webhook"]["values"]
     topic = resources["module.notifications.aws_sns_topic.this"]["values"]
+    bucket = resources["module.s3.aws_s3_bucket.this"]["values"]["bucket"]
     needs = [("kms:Decrypt", secret["kms_key_id"], {})] if secret.get("kms_key_id") else []
     if topic.get("kms_master_key_id"):
         needs += [(a, topic["kms_master_key_id"], {}) for a in ("kms:GenerateDataKey", "kms:Decrypt")]
     for resource in resources.values():
-        if resource["type"] == "aws_s3_bucket_server_side_encryption_configuration":
+        if (
+            resource["type"] == "aws_s3_bucket_server_side_encryption_configuration"
+            and resource["values"]["bucket"] == bucket
+        ):
             for rule in resource["values"]["rule"]:
                 for default in rule["apply_server_side_encryption_by_default"]:
                     if default.get("kms_master_key_id"):
