@@ -1,13 +1,18 @@
 """Homebrew's vocabulary: bottle tags, names, file names and the formula.json entry.
 
-Only the fields the mirror reads (and brew's tag-selection rule needs) are written: `name`,
+The catalogue keeps only the fields the mirror reads (and brew's tag-selection rule needs): `name`,
 `full_name`, `tap`, `versions.stable`, `revision`, `bottle.stable.{rebuild,root_url,files}`,
-`deprecated`, `disabled` (homebrew.md sections 1-4). Nothing else of the real entry is imitated.
+`deprecated`, `disabled` (homebrew.md sections 1-4). The entry as served (`served_entry`) adds the rest
+of a real entry, generated, so that formula.json has the real file's size (~30 MB for 8,300 formulae),
+which parse time and the orchestrator's memory depend on, and the mirror is shown to ignore what it
+does not read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+import random
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 ROOT_URL = "https://ghcr.io/v2/homebrew/core"
@@ -129,3 +134,93 @@ def formula_json(
         "deprecated": deprecated,
         "disabled": disabled,
     }
+
+
+# The fields of a real formula.json entry that the mirror does not read, in the API's order.
+_BEFORE_VERSIONS = ("oldnames", "aliases", "versioned_formulae", "desc", "license", "homepage")
+_BEFORE_BOTTLE = ("urls", "revision", "version_scheme", "autobump", "skip_livecheck")
+_BEFORE_DEPRECATED = (
+    "pour_bottle_only_if", "keg_only", "keg_only_reason", "options", "build_dependencies", "dependencies",
+    "test_dependencies", "recommended_dependencies", "optional_dependencies", "uses_from_macos",
+    "uses_from_macos_bounds", "requirements", "conflicts_with", "conflicts_with_reasons", "link_overwrite",
+    "caveats", "installed", "linked_keg", "pinned", "outdated",
+)  # fmt: skip
+_LICENSES = ("MIT", "Apache-2.0", "GPL-3.0-or-later", "BSD-3-Clause", "LGPL-2.1-or-later", "Zlib")
+
+
+def served_entry(entry: Mapping, names: Sequence[str]) -> dict:
+    """`entry` as formulae.brew.sh serves it: with every other field of a real entry, in the API's order.
+    The values are plausible and fixed by the name; dependencies name other formulae in `names`."""
+    name = entry["name"]
+    rng = random.Random(name)
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    version = entry["versions"]["stable"]
+    deps = sorted(rng.sample(names, min(len(names), rng.randint(0, 8))))
+    build = sorted(rng.sample(names, min(len(names), rng.randint(0, 3))))
+    linux = {"dependencies": [*deps, "zlib"], "build_dependencies": [*build, "pkgconf"], "uses_from_macos": []}
+    extra = {
+        "oldnames": [],
+        "aliases": [],
+        "versioned_formulae": [],
+        "desc": f"Tools and libraries for {name.replace('-', ' ')}, the reference implementation",
+        "license": rng.choice(_LICENSES),
+        "homepage": f"https://{name.replace('@', '-')}.example.org/",
+        "urls": {
+            "stable": {
+                "url": f"https://downloads.example.org/{name}/{name}-{version}.tar.gz",
+                "tag": None,
+                "revision": None,
+                "using": None,
+                "checksum": digest,
+            },
+            "head": {"url": f"https://github.com/example/{name}.git", "branch": "main", "using": None},
+        },
+        "revision": entry["revision"],
+        "version_scheme": 0,
+        "autobump": True,
+        "skip_livecheck": False,
+        "pour_bottle_only_if": None,
+        "keg_only": False,
+        "keg_only_reason": None,
+        "options": [],
+        "build_dependencies": build,
+        "dependencies": deps,
+        "test_dependencies": [],
+        "recommended_dependencies": [],
+        "optional_dependencies": [],
+        "uses_from_macos": ["zlib", {"python": "build"}],
+        "uses_from_macos_bounds": [{}, {}],
+        "requirements": [],
+        "conflicts_with": [],
+        "conflicts_with_reasons": [],
+        "link_overwrite": [],
+        "caveats": None,
+        "installed": [],
+        "linked_keg": None,
+        "pinned": False,
+        "outdated": False,
+        "deprecation_date": None,
+        "deprecation_reason": None,
+        "deprecation_replacement_formula": None,
+        "disable_date": None,
+        "disable_reason": None,
+        "disable_replacement_formula": None,
+        "post_install_defined": False,
+        "service": None,
+        "tap_git_head": digest[:40],
+        "ruby_source_path": f"Formula/{name[0]}/{name}.rb",
+        "ruby_source_checksum": {"sha256": digest},
+        "head_dependencies": {"build_dependencies": build, "dependencies": deps, "test_dependencies": []},
+        "variations": {tag: linux for tag in LINUX_TAGS},
+    }
+    served = {key: entry[key] for key in ("name", "full_name", "tap")}
+    served.update({key: extra[key] for key in _BEFORE_VERSIONS})
+    served["versions"] = {"stable": version, "head": "HEAD", "bottle": bool(entry["bottle"])}
+    served.update({key: extra[key] for key in _BEFORE_BOTTLE})
+    served["bottle"] = entry["bottle"]
+    served.update({key: extra[key] for key in _BEFORE_DEPRECATED})
+    served["deprecated"] = entry["deprecated"]
+    served.update({k: extra[k] for k in ("deprecation_date", "deprecation_reason", "deprecation_replacement_formula")})
+    served["disabled"] = entry["disabled"]
+    served.update({k: v for k, v in extra.items() if k not in served})
+    return served

@@ -31,6 +31,7 @@ from fakes.brew import (
     image_name,
     image_tag,
     pkg_version,
+    served_entry,
     sorted_tags,
 )
 from fakes.derive import derive
@@ -199,7 +200,9 @@ class Catalogue:
         with self._lock:
             if self._json_cache and self._json_cache[0] == self.generation:
                 return self._json_cache[1]
-            data = json.dumps(self.formulae, separators=(",", ":")).encode()
+            names = [f["name"] for f in self.formulae]
+            served = [served_entry(f, names) for f in self.formulae]
+            data = json.dumps(served, separators=(",", ":")).encode()
             self._json_cache = (self.generation, data)
             return data
 

@@ -164,7 +164,7 @@ def markdown(figures: dict[str, Any], chart: str | None) -> str:
         r = figures["routing"]
         out += [f"### First-plan routing time: {r['formulae']} formulae, cold caches", ""]
         out += _table(
-            ["Plan", "Runs", "seconds to the route (median)", "best", "route", "sizes complete"],
+            ["Plan", "Runs", "seconds to the route (median)", "best", "route", "sizes complete", "peak RSS MB (max)"],
             [
                 [
                     mode,
@@ -173,12 +173,14 @@ def markdown(figures: dict[str, Any], chart: str | None) -> str:
                     _f(r[f"{mode}_best_s"]),
                     r["runs"][mode][0]["route"],
                     str(r["runs"][mode][0]["sizes_complete"]),
+                    f"{max(run['peak_rss'] for run in r['runs'][mode]) / MB:.0f}",
                 ]
                 for mode in ("early", "full")
             ],
         )
         out += [
-            f"Catalogue {r['catalogue_bytes'] / MB:.0f} MB of bottles; size threshold set to "
+            f"Catalogue {r['catalogue_bytes'] / MB:.0f} MB of bottles, formula.json {r['api_bytes'] / MB:.1f} MB; "
+            f"size threshold set to "
             f"{r['threshold_bytes'] / MB:.1f} MB (a fifth of what the first full estimate found the plan selects).",
             "",
         ]

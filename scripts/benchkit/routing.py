@@ -89,6 +89,7 @@ def measure(ws: Workspace, formulae: int, repeats: int, seed: int, log: Any = pr
     return {
         "formulae": formulae,
         "catalogue_bytes": total,
+        "api_bytes": len(catalogue.formula_json_bytes()),
         "threshold_bytes": threshold,
         "runs": runs,
         **{f"{mode}_median_s": statistics.median(r["seconds"] for r in runs[mode]) for mode in runs},
