@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make bench`: throughput, memory, state-cost and routing-time figures of homebrew-sync on this machine.
+"""`make bench`: throughput, memory, state-cost, routing and orchestrator-memory figures of homebrew-sync here.
 
 Everything runs locally and offline: the fake upstream (`fakes/`) serves bottles over real HTTP on
 127.0.0.1, a moto server in a process of its own stands in for S3, homebrew-sync runs as a subprocess as a
@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "shared"), str(ROOT / "scripts")]
 
-from benchkit import memory, report, routing, statecost, throughput  # noqa: E402
+from benchkit import memory, orchestrator, report, routing, statecost, throughput  # noqa: E402
 from benchkit.procs import BenchError, MotoProcess, Workspace  # noqa: E402
 
 SEED = 20250101
@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             "routing",
             lambda: routing.measure(ws, profile.routing_formulae, profile.routing_repeats, SEED, log),
         )
+        if not args.skip_s3:
+            attempt(figures, "orchestrator", lambda: orchestrator.measure(ws, profile.routing_formulae, SEED, log))
     finally:
         if moto is not None:
             moto.stop()

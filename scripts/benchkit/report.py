@@ -44,6 +44,17 @@ def targets(figures: dict[str, Any]) -> list[list[str]]:
                 "met" if big["peak_rss"] <= 300 * MB else "missed",
             ]
         )
+    if figures.get("orchestrator"):
+        orch = figures["orchestrator"]
+        budget = orch["memory_mb"] * 2**20  # Lambda counts memory in MiB
+        rows.append(
+            [
+                f"orchestrator peak RSS, first run of {orch['formulae']} formulae",
+                f"<= {orch['memory_mb']} MiB (orchestrator_memory_size)",
+                f"{orch['peak_rss'] / MB:.0f} MB",
+                "met" if orch["peak_rss"] <= budget else "missed",
+            ]
+        )
     return rows
 
 
@@ -184,6 +195,23 @@ def markdown(figures: dict[str, Any], chart: str | None) -> str:
             f"{r['threshold_bytes'] / MB:.1f} MB (a fifth of what the first full estimate found the plan selects).",
             "",
         ]
+    if figures.get("orchestrator"):
+        orch = figures["orchestrator"]
+        estimated = "every size estimated" if orch["sizes_complete"] else "size estimate stopped early"
+        out += [f"### Orchestrator first run: {orch['formulae']} formulae, {estimated}", ""]
+        out += _table(
+            ["formula.json MB", "route", "shards", "peak RSS MB", "of the Lambda's MiB", "wall s"],
+            [
+                [
+                    f"{orch['api_bytes'] / MB:.1f}",
+                    orch["route"],
+                    str(orch["shards"]),
+                    f"{orch['peak_rss'] / MB:.0f}",
+                    str(orch["memory_mb"]),
+                    _f(orch["wall_s"]),
+                ]
+            ],
+        )
     if figures.get("errors"):
         out += ["### Not measured", ""] + _table(["Step", "Error"], [[k, v] for k, v in figures["errors"].items()])
     return "\n".join(out)

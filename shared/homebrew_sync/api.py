@@ -58,7 +58,6 @@ class ApiFile:
 
     name: str  # e.g. "formula.jws.json", "internal/packages.arm64_sonoma.jws.json"
     body: bytes  # exactly as served (content decoding undone), for byte-for-byte publishing
-    payload: str  # the verified JSON text inside the JWS (the body itself for unsigned files)
     signed: bool
     not_modified: bool
 
@@ -83,19 +82,23 @@ class ApiClient:
 
     def fetch_signed(self, name: str) -> ApiFile:
         """GET and verify one `*.jws.json`; SignatureError if no signature verifies with the pinned key."""
+        return self._fetch_verified(name)[0]
+
+    def _fetch_verified(self, name: str) -> tuple[ApiFile, str]:
+        """The file and the verified JSON text inside it (not kept with the file: ~30 MB for formulae)."""
         payloads: list[str] = []
 
         def verify(body: bytes) -> None:
             payloads.append(verify_jws(body, self.key, what=name))
 
         body, not_modified = self._conditional_get(name, verify)
-        return ApiFile(name, body, payloads[0], True, not_modified)
+        return ApiFile(name, body, True, not_modified), payloads[0]
 
     def fetch_formulae(self, parse: Callable[[bytes | str], T]) -> tuple[ApiFile, T]:
         """formula.jws.json verified and parsed; unsigned formula.json only when signatures are not required."""
         parsed: list[T] = []
         try:
-            file = self.fetch_signed(FORMULA_JWS)
+            file, payload = self._fetch_verified(FORMULA_JWS)
         except UpstreamError as exc:
             if exc.status != 404 or isinstance(exc, SignatureError):
                 raise
@@ -105,8 +108,8 @@ class ApiClient:
                 ) from None
             log.warning("formula.jws.json not served; using UNSIGNED formula.json (--allow-unsigned)")
             body, not_modified = self._conditional_get(FORMULA_UNSIGNED, lambda data: parsed.append(parse(data)))
-            return ApiFile(FORMULA_UNSIGNED, body, body.decode("utf-8", "replace"), False, not_modified), parsed[0]
-        return file, parse(file.payload)
+            return ApiFile(FORMULA_UNSIGNED, body, False, not_modified), parsed[0]
+        return file, parse(payload)
 
     # --- HTTP and the cache -------------------------------------------------------------------------
 

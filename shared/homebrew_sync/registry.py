@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -80,19 +80,19 @@ class Registry:
             return exc  # remembered: a version is asked about once per run, even when it failed
         return response.content
 
-    def seed(self, indexes: dict[str, str]) -> None:
-        """Take indexes read by an earlier process of this run (`"<image>:<tag>"` -> text)."""
-        for ref, text in indexes.items():
+    def seed(self, indexes: Mapping[str, bytes]) -> None:
+        """Take indexes read by an earlier process of this run (`"<image>:<tag>"` -> bytes as served)."""
+        for ref, data in indexes.items():
             image, _, tag = ref.rpartition(":")
-            self._indexes[(image, tag)] = text.encode()
+            self._indexes[(image, tag)] = data
 
-    def cached(self, refs: Iterable[IndexRef]) -> dict[str, str]:
+    def cached(self, refs: Iterable[IndexRef]) -> dict[str, bytes]:
         """The indexes already read among `refs`, for handing to another process of this run."""
         out = {}
         for ref in refs:
             data = self._indexes.get(ref)
             if isinstance(data, bytes):
-                out[f"{ref[0]}:{ref[1]}"] = data.decode()
+                out[f"{ref[0]}:{ref[1]}"] = data
         return out
 
     def forget(self, image: str, tag: str) -> None:

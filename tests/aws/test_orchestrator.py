@@ -30,7 +30,7 @@ def test_scheduled_event_plans_writes_hand_off_and_invokes_the_sync_lambda(aws_w
     assert aws_world.object_keys(f"{RUN_PREFIX}{run_id}/") == [
         *(f"runs/{run_id}/api/{name}" for name in staged_api),
         f"runs/{run_id}/dispatched/shard-000-p0.json",  # written only after the invoke succeeded
-        f"runs/{run_id}/indexes-000.json",  # the image indexes the size estimate read, for the worker
+        f"runs/{run_id}/indexes-000.bin",  # the image indexes the size estimate read, for the worker
         f"runs/{run_id}/plan.json",
         f"runs/{run_id}/run.json",
         f"runs/{run_id}/shard-000-p0.json",

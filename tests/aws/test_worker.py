@@ -1,11 +1,14 @@
 """Sync Lambda handler and dispatch requests: the run finishes once, continuations, exact AWS calls."""
 
 import json
+from collections import Counter
 
 import boto3
+import requests
 from botocore.stub import ANY, Stubber
 from homebrew_sync.aws.dispatch import AwsDispatcher
 from homebrew_sync.config import load_settings
+from homebrew_sync.http import GHCR_ANONYMOUS
 from homebrew_sync.journal import effective_state
 from homebrew_sync.state import StateStore
 from homebrew_sync.storage.s3 import S3Storage
@@ -184,3 +187,22 @@ def test_a_complete_run_prunes_superseded_versions_when_asked(aws_world, dispatc
     assert any(k.split("/")[-1].startswith("curl-8.16.1.") for k in keys)
     state = aws_world.json("bottles_hash.json")
     assert state["last_sync"]["complete"] and not [f for f in state["bottles"] if f.startswith("curl-8.16.0.")]
+
+
+def test_the_worker_takes_the_indexes_the_orchestrator_read(aws_world, dispatcher):
+    """The size estimate's image indexes reach the worker in the run's hand-off file: each index the registry
+    serves is asked of it once per run, and what the mirror stores is the registry's bytes. (An index it
+    does not serve is not handed off: the worker asks once more.)"""
+    started = ORCHESTRATOR(load_event("scheduled.json"), orchestrator_context())
+    handed = f"runs/{started['run_id']}/indexes-000.bin"
+    assert handed in aws_world.object_keys()
+    [report] = run_workers(dispatcher)
+    assert report["finished"]
+    index_reads = [r for r in aws_world.upstream.requests if "/manifests/" in r.path and "sha256:" not in r.path]
+    served = Counter(r.path for r in index_reads if r.status == 200)
+    assert served and max(served.values()) == 1
+    stored = [k for k in aws_world.object_keys() if "/manifests/" in k]
+    assert stored
+    for key in stored:
+        upstream = requests.get(f"{aws_world.upstream.registry_url}/{key}", headers=GHCR_ANONYMOUS, timeout=10)
+        assert aws_world.s3.get_object(Bucket=aws_world.bucket, Key=key)["Body"].read() == upstream.content, key
