@@ -7,10 +7,12 @@ import boto3
 import requests
 from botocore.stub import ANY, Stubber
 from homebrew_sync.aws.dispatch import AwsDispatcher
+from homebrew_sync.aws.run_documents import RunDocuments
 from homebrew_sync.config import load_settings
 from homebrew_sync.http import GHCR_ANONYMOUS
 from homebrew_sync.journal import effective_state
 from homebrew_sync.state import StateStore
+from homebrew_sync.storage.local import LocalStorage
 from homebrew_sync.storage.s3 import S3Storage
 
 from tests.aws.conftest import ORCHESTRATOR, WORKER, load_event, orchestrator_context, run_workers, worker_context
@@ -206,3 +208,17 @@ def test_the_worker_takes_the_indexes_the_orchestrator_read(aws_world, dispatche
     for key in stored:
         upstream = requests.get(f"{aws_world.upstream.registry_url}/{key}", headers=GHCR_ANONYMOUS, timeout=10)
         assert aws_world.s3.get_object(Bucket=aws_world.bucket, Key=key)["Body"].read() == upstream.content, key
+
+
+def test_a_damaged_index_hand_off_is_ignored_not_trusted(tmp_path):
+    """A hand-off file whose lengths do not add up yields nothing: the worker asks the registry itself
+    rather than store bytes cut at the wrong place."""
+    docs = RunDocuments(LocalStorage(tmp_path), "sched-1")
+    indexes = {"wget:1.25.0": b'{"schemaVersion":2}', "python/3.12:3.12.7_1": b'{"manifests":[]}'}
+    key = docs.write_indexes(0, indexes)
+    assert docs.read_indexes(key) == indexes
+    path = tmp_path / key
+    path.write_bytes(path.read_bytes()[:-1])
+    assert docs.read_indexes(key) == {}
+    path.write_bytes(b"not a header\n{}")
+    assert docs.read_indexes(key) == {}

@@ -125,7 +125,7 @@ def _plan_and_dispatch(
     if not plan.bottles and work:
         route = "lambda"  # only image indexes to store: small whatever the estimate says
     staged = engine.stage_api(plan, formula_file) if not settings.dry_run else None
-    del formula_file  # ~60 MB (the signed file and its payload): the Lambda's memory is needed for the shards
+    del formula_file  # ~35 MB (the signed file as served): the Lambda's memory is needed for the shards
     info = RunInfo(
         run_id=trigger.run_id,
         trigger=trigger.kind,
