@@ -19,6 +19,7 @@ import secrets
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -413,6 +414,14 @@ class FakeUpstream:
             1
             for r in self.requests
             if r.host == "blob" and r.method == "GET" and r.status == 200 and r.completed and r.sha256 == sha256
+        )
+
+    def index_requests(self, status: int | None = None) -> Counter[str]:
+        """Requests for image indexes (`<image>/manifests/<tag>`, not manifests by digest), by path."""
+        return Counter(
+            r.path
+            for r in self.requests
+            if "/manifests/" in r.path and "sha256:" not in r.path and status in (None, r.status)
         )
 
     def authorization_refusals(self) -> int:

@@ -3,7 +3,7 @@
 A first run is the orchestrator's largest: it verifies and parses the whole formula.jws.json, stages the
 API files, plans every bottle and writes the shards. The handler runs in a process of its own, as Lambda
 runs it, against S3 on a moto server in another process and the fake upstream in this one; the dispatch
-is recorded instead of sent. Its peak RSS is set against `orchestrator_memory_size` (terraform/), whose
+is queued instead of sent. Its peak RSS is set against `orchestrator_memory_size` (terraform/), whose
 whole budget the Lambda sandbox counts.
 
     python scripts/benchkit/orchestrator.py --worker   (reads HOMEBREW_SYNC_* from the environment)
@@ -11,12 +11,9 @@ whole budget the Lambda sandbox counts.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sys
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,42 +34,20 @@ def default_memory_mb() -> int:
 
 
 def worker() -> int:
-    """One scheduled run of the orchestrator handler, dispatch recorded; prints what it decided."""
-    from homebrew_sync.aws import dispatch
+    """One scheduled run of the orchestrator handler, dispatch queued; prints what it decided."""
+    from homebrew_sync.aws.dispatch import use_dispatcher
+    from invoke_local import LocalDispatcher, load_handler, scheduled_event
 
     from fakes.lambda_context import FakeLambdaContext
 
-    dispatched: list[str] = []
-
-    class Recorder:
-        def invoke_worker(self, run_id: str, shard_key: str, *, function: str | None = None) -> None:
-            dispatched.append("lambda")
-
-        def run_task(self, run_id: str, shard_key: str, shard: int) -> None:
-            dispatched.append("ecs")
-
-    dispatch.use_dispatcher(lambda _settings: Recorder())
-    spec = importlib.util.spec_from_file_location("orchestrator_handler", ROOT / "lambda/orchestrator/handler.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    now = datetime.now(UTC).replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-    event = {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": now,
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/homebrew-sync-weekly"],
-        "detail": {},
-    }
+    dispatcher = LocalDispatcher()
+    use_dispatcher(lambda _settings: dispatcher)
+    handler = load_handler("lambda/orchestrator/handler.py", "orchestrator_handler")
     context = FakeLambdaContext(function_name="homebrew-sync-orchestrator", remaining_s=900)
-    result = module.lambda_handler(event, context)
+    result = handler(scheduled_event(), context)
     sizes_complete = "size_estimate" not in result  # the handler names why an estimate stopped early
     print(json.dumps({**{k: result.get(k) for k in ("status", "route")}, "sizes_complete": sizes_complete,
-                      "dispatched": dispatched}))  # fmt: skip
+                      "dispatched": [job[0] for job in dispatcher.jobs]}))  # fmt: skip
     return 0
 
 
@@ -110,7 +85,7 @@ def measure(ws: Workspace, formulae: int, seed: int, log: Any = print) -> dict[s
     finally:
         moto.stop()
     memory_mb = default_memory_mb()
-    log(f"  route {result['route']}, peak RSS {run.peak_rss / 1e6:.0f} MB of {memory_mb} MB")
+    log(f"  route {result['route']}, peak RSS {run.peak_rss / 1e6:.0f} MB of {memory_mb} MiB")
     return {
         "formulae": formulae,
         "api_bytes": len(catalogue.formula_json_bytes()),

@@ -191,8 +191,8 @@ def markdown(figures: dict[str, Any], chart: str | None) -> str:
         )
         out += [
             f"Catalogue {r['catalogue_bytes'] / MB:.0f} MB of bottles, formula.json {r['api_bytes'] / MB:.1f} MB; "
-            f"size threshold set to "
-            f"{r['threshold_bytes'] / MB:.1f} MB (a fifth of what the first full estimate found the plan selects).",
+            f"size threshold set to {r['threshold_bytes'] / MB:.1f} MB "
+            "(a fifth of what the first full estimate found the plan selects).",
             "",
         ]
     if figures.get("orchestrator"):

@@ -9,7 +9,7 @@ A file that is already published with the same bytes is neither staged nor writt
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from pydantic import BaseModel
 
@@ -66,19 +66,11 @@ def stage_api(
             continue
         staged_key = run_key(run_id, key)
         storage.put_verified(
-            staged_key, _pieces(file.body), sha256=file.sha256, size=len(file.body), content_type=API_CONTENT_TYPE
+            staged_key, [file.body], sha256=file.sha256, size=len(file.body), content_type=API_CONTENT_TYPE
         )
         staged = StagedFile(name=name, staged_key=staged_key, key=key, sha256=file.sha256, size=len(file.body))
         result.staged.append(staged)
     return result
-
-
-def _pieces(body: bytes, size: int = 1 << 20) -> Iterator[memoryview]:
-    """A large file in views, as a download arrives: stored with a multipart upload's bounded buffer,
-    not copied whole (formula.jws.json is ~35 MB of the orchestrator's memory)."""
-    view = memoryview(body)
-    for start in range(0, len(body), size):
-        yield view[start : start + size]
 
 
 def publish_api(storage: Storage, staged: Iterable[StagedFile]) -> list[str]:

@@ -1,7 +1,6 @@
 """Sync Lambda handler and dispatch requests: the run finishes once, continuations, exact AWS calls."""
 
 import json
-from collections import Counter
 
 import boto3
 import requests
@@ -200,8 +199,7 @@ def test_the_worker_takes_the_indexes_the_orchestrator_read(aws_world, dispatche
     assert handed in aws_world.object_keys()
     [report] = run_workers(dispatcher)
     assert report["finished"]
-    index_reads = [r for r in aws_world.upstream.requests if "/manifests/" in r.path and "sha256:" not in r.path]
-    served = Counter(r.path for r in index_reads if r.status == 200)
+    served = aws_world.upstream.index_requests(status=200)
     assert served and max(served.values()) == 1
     stored = [k for k in aws_world.object_keys() if "/manifests/" in k]
     assert stored

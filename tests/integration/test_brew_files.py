@@ -17,10 +17,6 @@ from tests.integration.conftest import state_of
 API = "api/formula.jws.json"
 
 
-def index_requests(upstream) -> Counter:
-    return Counter(r.path for r in upstream.requests if "/manifests/" in r.path and "sha256:" not in r.path)
-
-
 def mtimes(root) -> dict[str, int]:
     return {
         p.relative_to(root).as_posix(): p.stat().st_mtime_ns
@@ -32,7 +28,7 @@ def mtimes(root) -> dict[str, int]:
 def test_each_index_is_read_once_per_run_and_stored_byte_for_byte(sync, upstream, tmp_path):
     result = sync("--layout", "flat")
     assert result.code == 0, result.err
-    reads = index_requests(upstream)
+    reads = upstream.index_requests()
     assert reads and max(reads.values()) == 1  # the size estimate's read is the one that gets stored
     root = tmp_path / "mirror"
     state = state_of(root)
@@ -58,7 +54,7 @@ def test_a_rerun_with_nothing_new_writes_no_index_and_no_api_file(sync, upstream
     again = sync("--layout", "flat")
     assert again.code == 0 and again.json["manifests"] == 0 and again.json["api_published"] == []
     assert mtimes(root) == before
-    assert not index_requests(upstream)  # the 404 one is remembered too: not asked again
+    assert not upstream.index_requests()  # the 404 one is remembered too: not asked again
     assert not (root / "runs").exists() or not list((root / "runs").rglob("api/*"))
 
 

@@ -203,6 +203,7 @@ def missing_permissions(resources: dict[str, dict]) -> list[str]:
     policies = {runtime: value(address, "policy") for runtime, address in ROLE_POLICIES.items()}
     sync_arn = value("module.lambda.aws_lambda_function.sync", "arn")
     needs: dict[str, list[tuple[str, str, dict[str, str]]]] = {runtime: [] for runtime in policies}
+    kms = _kms_needs(resources)
     for runtime in policies:
         needs[runtime].append(("s3:ListBucket", bucket_arn, {}))
         for key, actions in S3_KEYS.items():
@@ -212,7 +213,7 @@ def missing_permissions(resources: dict[str, dict]) -> list[str]:
         needs[runtime].append(("secretsmanager:GetSecretValue", secret, {}))
         namespace = envs[runtime].get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE)
         needs[runtime].append(("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": namespace}))
-        needs[runtime] += _kms_needs(resources)
+        needs[runtime] += kms
 
     # ecs.run_task as dispatch.run_task_request sends it: cluster and family by name, tags propagated.
     orchestrator = envs["orchestrator"]

@@ -68,6 +68,19 @@ def sign_body_by_checksum(unsigned_body: Config, request: Any, **_kwargs: Any) -
         request.context["client_config"] = unsigned_body
 
 
+def _in_parts(chunks: Iterable[bytes], largest: int, part_size: int) -> Iterator[bytes]:
+    """The chunks as given, except one too large for a single PUT, which comes in views of a part each: the
+    multipart buffer then holds a part of it at a time instead of a whole copy (a 35 MB API file is handed
+    over in one piece)."""
+    for chunk in chunks:
+        if len(chunk) <= largest:
+            yield chunk
+            continue
+        view = memoryview(chunk)
+        for start in range(0, len(chunk), part_size):
+            yield view[start : start + part_size]
+
+
 def _b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
@@ -162,7 +175,7 @@ class S3Storage:
         full_key = self._key(key)
         check = DigestCheck(sha256, size, key.rsplit("/", 1)[-1])
         pieces: list[bytes] = []  # joined once at the end: each byte is copied once on its way to the PUT
-        stream = iter(chunks)
+        stream = _in_parts(chunks, self.single_put_max, self.part_size)
         for chunk in stream:
             check.update(chunk)
             pieces.append(chunk)
